@@ -1,0 +1,197 @@
+"""Checks compiled from the JSON Schemas into vectorised polars expressions.
+
+Each field's type (with the cell grammar of :mod:`returns_kit.cells`), code list
+with labels, minimum, pattern and required-ness become one expression for the
+typed value and one for the kind of failure, evaluated in a single pass over the
+table. Only failing cells come back to Python, to be made into findings. The
+tests hold these checks to jsonschema's verdicts on the same cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import polars as pl
+
+from returns_kit import cells
+from returns_kit.findings import Finding
+from returns_kit.privacy import shown
+from returns_kit.rules.catalogue import finding
+from returns_kit.schema import FieldSpec
+from returns_kit.workbook.tables import ROW, Table
+
+
+class Failure(IntEnum):
+    OK = 0
+    TYPE = 1  # not of the field's type (V001)
+    CODE = 2  # not in the code list (V002)
+    RANGE = 3  # below the minimum (V003)
+    BLANK = 4  # required and blank (V004)
+    FORM = 5  # text not in the required form (V001)
+
+
+_RULE = {Failure.TYPE: "V001", Failure.CODE: "V002", Failure.RANGE: "V003",
+         Failure.BLANK: "V004", Failure.FORM: "V001"}
+_FAILURE_SUFFIX = "__failure"
+
+
+def _number(text: pl.Expr, pattern: str) -> pl.Expr:
+    value = text.str.replace_all(",", "", literal=True)
+    value = value.str.replace_all("£", "", literal=True).str.replace_all(" ", "", literal=True)
+    return pl.when(text.str.contains(pattern)).then(value.cast(pl.Float64, strict=False))
+
+
+def _date(text: pl.Expr) -> pl.Expr:
+    iso = text.str.extract(cells.ISO_DATE_PART, 1).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    uk = text.str.strptime(pl.Date, "%d/%m/%Y", strict=False)
+    serial = text.cast(pl.Float64, strict=False).floor().cast(pl.Int64, strict=False)
+    from_serial = pl.lit(cells.SERIAL_EPOCH) + pl.duration(days=serial)
+    found = pl.coalesce(
+        pl.when(text.str.contains(cells.ISO_DATE)).then(iso),
+        pl.when(text.str.contains(cells.UK_DATE)).then(uk),
+        pl.when(text.str.contains(cells.SERIAL_DATE)
+                & serial.is_between(cells.SERIAL_MIN, cells.SERIAL_MAX)).then(from_serial),
+    )
+    return pl.when(found.dt.year().is_between(cells.YEAR_MIN, cells.YEAR_MAX)).then(found)
+
+
+def _parsed(spec: FieldSpec, text: pl.Expr) -> pl.Expr:
+    """The typed value of a non-blank cell, or null when it is not of the field's type."""
+    if spec.kind == "integer":
+        value = _number(text, cells.NUMBER)
+        whole = ((value - value.round(0)).abs() < cells.WHOLE_TOLERANCE) & (
+            value.abs() < cells.WHOLE_LIMIT)
+        return pl.when(whole).then(value.round(0).cast(pl.Int64, strict=False))
+    if spec.kind == "number":
+        return _number(text, cells.NUMBER)
+    if spec.kind == "money":
+        return _number(text, cells.MONEY)
+    if spec.kind == "date":
+        return _date(text)
+    if spec.kind == "code":
+        folded = text.str.to_lowercase().str.replace_all(cells.FOLD_RUN, "_")
+        return folded.replace_strict(cells.code_lookup(spec), default=None, return_dtype=pl.String)
+    return text
+
+
+def field_expressions(spec: FieldSpec) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, failure kind) for one field, each named after it."""
+    text = pl.col(spec.name).str.strip_chars()
+    blank = text.is_null() | (text == "")
+    parsed = _parsed(spec, text)
+    failure = pl.when(blank).then(pl.lit(Failure.BLANK if spec.required else Failure.OK))
+    failure = failure.when(parsed.is_null()).then(
+        pl.lit(Failure.CODE if spec.kind == "code" else Failure.TYPE))
+    if spec.minimum is not None:
+        failure = failure.when(parsed < spec.minimum).then(pl.lit(Failure.RANGE))
+    if spec.pattern is not None:
+        failure = failure.when(~text.str.contains(spec.pattern)).then(pl.lit(Failure.FORM))
+    failure = failure.otherwise(pl.lit(Failure.OK)).cast(pl.UInt8)
+    typed = pl.when((failure == Failure.OK) & ~blank).then(parsed)
+    return typed.alias(spec.name), failure.alias(spec.name + _FAILURE_SUFFIX)
+
+
+@dataclass
+class Checked:
+    """A table's typed values (failing cells null) and the findings of its compiled checks."""
+
+    frame: pl.DataFrame
+    findings: list[Finding]
+
+
+def check_table(table: Table, unreadable: dict[str, str] | None = None) -> Checked:
+    """Type and check every cell of ``table``; ``unreadable`` maps A1 cells to a V005 reason."""
+    specs = [spec for spec in table.spec.fields if spec.name in table.frame.columns]
+    expressions = [expr for spec in specs for expr in field_expressions(spec)]
+    evaluated = table.frame.with_columns(expressions) if expressions else table.frame
+    raw = table.frame
+    findings: list[Finding] = []
+    unreadable = unreadable or {}
+    for spec in specs:
+        failure_column = spec.name + _FAILURE_SUFFIX
+        failing = evaluated.select(
+            pl.int_range(pl.len()).alias("index"), pl.col(failure_column)
+        ).filter(pl.col(failure_column) != Failure.OK)
+        for index, kind in failing.iter_rows():
+            row, cell = table.locate(spec.name, index)
+            if cell in unreadable:
+                continue  # reported as V005 below, not as a blank or mistyped value
+            text = raw[spec.name][index]
+            findings.append(_finding(table, spec, Failure(kind), text, row, cell))
+    if unreadable:
+        findings.extend(_unreadable_findings(table, specs, unreadable))
+        evaluated = _null_unreadable(table, evaluated, specs, unreadable)
+    typed = evaluated.select(ROW, *(spec.name for spec in specs)) if ROW in evaluated.columns \
+        else evaluated.select(spec.name for spec in specs)
+    return Checked(typed, findings)
+
+
+def _unreadable_findings(table: Table, specs: list[FieldSpec], unreadable: dict[str, str]
+                         ) -> list[Finding]:
+    findings = []
+    positions = _positions(table, specs)
+    for cell, reason in unreadable.items():
+        if cell not in positions:
+            continue
+        name, row = positions[cell]
+        if reason.startswith("error:"):
+            what = f"holds the spreadsheet error {reason[6:]}"
+        else:
+            what = "holds a formula with no saved result"
+        findings.append(finding(
+            "V005",
+            f"{name} {what}; correct it, recalculate and save the workbook in a spreadsheet "
+            "program.",
+            sheet=table.spec.name, cell=cell, row=row, column=name,
+        ))
+    return findings
+
+
+def _positions(table: Table, specs: list[FieldSpec]) -> dict[str, tuple[str, int]]:
+    """A1 cell -> (field, sheet row) for every cell of the table's fields."""
+    if table.field_cells:
+        return {f"{letter}{row}": (name, row) for name, (row, letter) in table.field_cells.items()}
+    rows = table.frame[ROW].to_list()
+    return {f"{table.letters[spec.name]}{row}": (spec.name, row) for spec in specs for row in rows}
+
+
+def _null_unreadable(table: Table, frame: pl.DataFrame, specs: list[FieldSpec],
+                     unreadable: dict[str, str]) -> pl.DataFrame:
+    positions = _positions(table, specs)
+    for cell in unreadable:
+        if cell in positions:
+            name, row = positions[cell]
+            mask = pl.col(ROW) == row if ROW in frame.columns else pl.lit(True)
+            frame = frame.with_columns(pl.when(mask).then(None).otherwise(pl.col(name)).alias(name))
+    return frame
+
+
+def _finding(table: Table, spec: FieldSpec, kind: Failure, text: str | None, row: int, cell: str
+             ) -> Finding:
+    name = spec.name
+    value = shown(text, identifier=spec.identifier)
+    if kind is Failure.BLANK:
+        message = f"{name} is blank; it is required."
+    elif kind is Failure.RANGE:
+        message = f"{name} is {value}, below the minimum of {spec.minimum:g}."
+    elif kind is Failure.CODE:
+        codes = ", ".join(spec.code_list)
+        message = f"{name} {value} is not in its list; use one of {codes} (or its label)."
+    elif kind is Failure.FORM:
+        message = f"{name} {value} is not in the required form. {spec.description}"
+    else:
+        message = f"{name} {value} is not {_EXPECTED[spec.kind]}."
+    rule = spec.rule if spec.rule and kind in (Failure.CODE, Failure.FORM, Failure.TYPE) \
+        else _RULE[kind]
+    return finding(rule, message, sheet=table.spec.name, cell=cell, row=row, column=name)
+
+
+_EXPECTED = {
+    "integer": "a whole number (such as 1234 or 1,234)",
+    "number": "a number (such as 12.5)",
+    "money": "an amount of money (such as 1234.50 or £1,234.50)",
+    "date": "a date (a date cell, 2014-03-31 or 31/03/2014)",
+    "code": "a code from its list",
+    "text": "text",
+}

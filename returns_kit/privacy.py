@@ -1,0 +1,81 @@
+"""Keep personal data out of outputs: what a finding may quote of a cell's value.
+
+Client-level rows are pseudonymous, and a reference that looks like a direct
+identifier (an NHS number, an email address, a postcode) must never be repeated.
+Values of identifier columns are never quoted; other values are quoted only when
+they do not look like an identifier, and never at length.
+"""
+
+from __future__ import annotations
+
+import re
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: UK postcodes, with or without the space: outward code then inward code.
+POSTCODE = r"^(?:[A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?[0-9][A-Za-z]{2}$"
+_POSTCODE = re.compile(POSTCODE)
+_DIGITS = re.compile(r"[0-9][0-9 -]{7,}[0-9]")
+MAX_SHOWN = 40
+
+
+def nhs_number_valid(digits: str) -> bool:
+    """Whether 10 digits pass the NHS number modulus 11 check digit.
+
+    >>> nhs_number_valid("9434765919"), nhs_number_valid("9434765918")
+    (True, False)
+    """
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1)))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def identifier_kind(text: str) -> str | None:
+    """What kind of direct identifier ``text`` looks like, if any."""
+    value = text.strip()
+    digits = re.sub(r"[\s-]", "", value)
+    if nhs_number_valid(digits):
+        return "an NHS number"
+    if _EMAIL.match(value):
+        return "an email address"
+    if _POSTCODE.match(value):
+        return "a postcode"
+    return None
+
+
+def shown(text: str | None, *, identifier: bool = False) -> str:
+    """How a finding may quote a cell: quoted and short, or withheld."""
+    if text is None or not text.strip():
+        return "(blank)"
+    value = text.strip()
+    if identifier or identifier_kind(value) or _DIGITS.search(value) or "@" in value:
+        return "(value not shown)"
+    if len(value) > MAX_SHOWN:
+        value = value[: MAX_SHOWN - 1] + "…"
+    return '"' + value.replace('"', "'") + '"'
+
+
+def identifier_kind_expr(column: str) -> object:
+    """:func:`identifier_kind` as a polars expression over a text column (null when none).
+
+    Vectorised because a Clients sheet has tens of thousands of references.
+    """
+    import polars as pl
+
+    value = pl.col(column).str.strip_chars()
+    digits = value.str.replace_all(r"[\s-]", "")
+    weighted = pl.sum_horizontal(
+        digits.str.slice(i, 1).cast(pl.Int64, strict=False) * (10 - i) for i in range(9)
+    )
+    check = 11 - weighted % 11
+    check = pl.when(check == 11).then(0).otherwise(check)
+    nhs = digits.str.contains(r"^[0-9]{10}$") & (check != 10) & (
+        check == digits.str.slice(9, 1).cast(pl.Int64, strict=False))
+    return (
+        pl.when(nhs).then(pl.lit("an NHS number"))
+        .when(value.str.contains(_EMAIL.pattern)).then(pl.lit("an email address"))
+        .when(value.str.contains(POSTCODE)).then(pl.lit("a postcode"))
+        .otherwise(None)
+    )
