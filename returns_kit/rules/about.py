@@ -1,0 +1,97 @@
+"""Rules on the About sheet: who sent the return and for which period (A002-A005).
+
+A001 and the malformed-period half of A004 are declared in the About schema
+(``x-rule``) and so come from the compiled checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from returns_kit.findings import Finding
+from returns_kit.privacy import shown
+from returns_kit.reference import FIRST_PERIOD, names_match
+from returns_kit.rules.catalogue import finding
+from returns_kit.rules.context import ReturnContext
+from returns_kit.rules.registry import implements
+
+
+def _at(context: ReturnContext, name: str) -> dict[str, object]:
+    about = context.sheet("About")
+    where = about.about_cell(name) if about else None
+    if where is None:
+        return {"sheet": "About", "column": name}
+    row, cell = where
+    return {"sheet": "About", "cell": cell, "row": row, "column": name}
+
+
+@implements("A002")
+def council_in_period(context: ReturnContext) -> Iterator[Finding]:
+    code = context.about.get("council_code")
+    if code is None:
+        return
+    council = context.reference.lookup(code)
+    period = context.period
+    if council is None:
+        yield finding(
+            "A002",
+            f"council_code {code} is not a council with adult social services "
+            "responsibilities in the reference list.",
+            **_at(context, "council_code"),
+        )
+    elif period is not None and period >= FIRST_PERIOD and not council.active_in(period):
+        yield finding(
+            "A002",
+            f"council_code {code} ({council.name}) was not a council with adult social services "
+            f"responsibilities in {period}.",
+            **_at(context, "council_code"),
+        )
+
+
+@implements("A003")
+def council_name_matches(context: ReturnContext) -> Iterator[Finding]:
+    name = context.about.get("council_name")
+    council = context.council
+    if name is None or council is None or names_match(name, council.name):
+        return
+    yield finding(
+        "A003",
+        f"council_name {shown(name)} differs from the reference name \"{council.name}\" for "
+        f"{council.gss_code}.",
+        **_at(context, "council_name"),
+    )
+
+
+@implements("A004")
+def period_ended(context: ReturnContext) -> Iterator[Finding]:
+    written = context.about.get("period")
+    if written is not None and context.period is None:
+        # The schema's pattern checks the form YYYY-YY; the years must also be consecutive.
+        yield finding(
+            "A004",
+            f"period {written} is not a financial year: write it as YYYY-YY with consecutive "
+            "years, such as 2013-14.",
+            **_at(context, "period"),
+        )
+    submitted = context.about.get("submitted_on")
+    if context.period is None or submitted is None:
+        return
+    if submitted <= context.period.snapshot:
+        yield finding(
+            "A004",
+            f"submitted_on {submitted.isoformat()} is not after the end of period "
+            f"{context.period} (snapshot {context.period.snapshot.isoformat()}); a return is "
+            "signed off once its period has ended.",
+            **_at(context, "submitted_on"),
+        )
+
+
+@implements("A005")
+def period_in_reference(context: ReturnContext) -> Iterator[Finding]:
+    if context.period is not None and context.period < FIRST_PERIOD:
+        yield finding(
+            "A005",
+            f"period {context.period} is before {FIRST_PERIOD}, the first year the reference "
+            "list of councils covers.",
+            **_at(context, "period"),
+        )

@@ -1,0 +1,117 @@
+"""Rules on the Services sheet, and on how it squares with Budgets (S001-S005)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from returns_kit.findings import Finding
+from returns_kit.rules.budgets import duplicate_rows, scope_of
+from returns_kit.rules.catalogue import finding
+from returns_kit.rules.context import ROW, ReturnContext
+from returns_kit.rules.registry import implements
+
+KEY = ("service_type", "arrangement")
+HOURS_SERVICES = ("HOME_CARE", "PERSONAL_ASSISTANT")
+DIRECT_PAYMENT_TYPES = ("dp_self_managed", "dp_part", "third_party_managed")
+
+
+@implements("S001")
+def services_duplicate_row(context: ReturnContext) -> Iterator[Finding]:
+    sheet = context.sheet("Services")
+    if sheet:
+        yield from duplicate_rows(sheet, KEY, "S001")
+
+
+def _blank(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.len_chars().fill_null(0) == 0
+
+
+@implements("S002")
+def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
+    for name in ("Services", "Clients"):
+        sheet = context.sheet(name)
+        if sheet is None or not sheet.has("service_type"):
+            continue
+        needs = pl.col("service_type").is_in(HOURS_SERVICES)
+        if name == "Services":
+            needs = needs & (pl.col("people").fill_null(0) > 0) if sheet.has("people") else needs
+        raw = sheet.table.frame
+        has_column = "planned_hours_per_week" in raw.columns
+        blank = raw.select(_blank("planned_hours_per_week") if has_column else pl.lit(True))
+        rows = sheet.typed.with_columns(blank.to_series().alias("_blank"))
+        for row in rows.filter(needs & pl.col("_blank")).iter_rows(named=True):
+            cell = sheet.cell("planned_hours_per_week", row[ROW]) if has_column else None
+            yield finding(
+                "S002",
+                f"planned_hours_per_week is blank on a {row['service_type']} row; it is "
+                "required for home care and personal assistant services.",
+                sheet=name, cell=cell, row=row[ROW], column="planned_hours_per_week",
+                scope=scope_of(row["service_type"], row.get("arrangement"))
+                if name == "Services" else None,
+            )
+
+
+def _budget_and_service_people(context: ReturnContext, budget_columns: tuple[str, ...],
+                               arrangement: str) -> tuple[int, int] | None:
+    budgets, services = context.sheet("Budgets"), context.sheet("Services")
+    if budgets is None or services is None or not budgets.has(*budget_columns) \
+            or not services.has("arrangement", "people"):
+        return None
+    held = budgets.typed.select(pl.sum_horizontal(budget_columns).sum()).item() or 0
+    served = services.typed.filter(pl.col("arrangement") == arrangement)["people"].sum() or 0
+    return int(held), int(served)
+
+
+def _mismatch(rule: str, what: str, arrangement: str, counts: tuple[int, int] | None
+              ) -> Iterator[Finding]:
+    if counts is None:
+        return
+    held, served = counts
+    if (held > 0) == (served > 0):
+        return
+    if held:
+        message = (f"Budgets shows {held:,} people with {what} but no Services row with "
+                   f"arrangement {arrangement} has people in it.")
+    else:
+        message = (f"Services shows {served:,} people served through {arrangement} but Budgets "
+                   f"shows nobody with {what}.")
+    yield finding(rule, message, sheet="Services",
+                  evidence={"budget_holders": held, "people_served": served})
+
+
+@implements("S003")
+def isf_mismatch(context: ReturnContext) -> Iterator[Finding]:
+    yield from _mismatch("S003", "an ISF", "ISF",
+                         _budget_and_service_people(context, ("isf",), "ISF"))
+
+
+@implements("S004")
+def direct_payment_mismatch(context: ReturnContext) -> Iterator[Finding]:
+    yield from _mismatch(
+        "S004", "a direct payment (self-managed, part or third-party)", "DIRECT_PAYMENT",
+        _budget_and_service_people(context, DIRECT_PAYMENT_TYPES, "DIRECT_PAYMENT"))
+
+
+@implements("S005")
+def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
+    sheet = context.sheet("Services")
+    if sheet is None or not sheet.has("people", "gross_spend_gbp"):
+        return
+    low, high = context.thresholds.spend_per_person_min, context.thresholds.spend_per_person_max
+    rows = sheet.complete("people", "gross_spend_gbp").filter(pl.col("people") > 0).with_columns(
+        (pl.col("gross_spend_gbp") / pl.col("people")).alias("_per_person"))
+    for row in rows.filter(~pl.col("_per_person").is_between(low, high)).iter_rows(named=True):
+        per_person = row["_per_person"]
+        side = f"below £{low:,.0f}" if per_person < low else f"above £{high:,.0f}"
+        yield finding(
+            "S005",
+            f"Spend per person is £{per_person:,.2f} a year ({side}): £{row['gross_spend_gbp']:,.2f}"
+            f" for {row['people']:,} people. Check it, or explain it on the Explanations sheet.",
+            sheet="Services", cell=sheet.cell("gross_spend_gbp", row[ROW]), row=row[ROW],
+            column="gross_spend_gbp",
+            scope=scope_of(row.get("service_type"), row.get("arrangement")),
+            evidence={"spend_per_person": round(per_person, 2), "people": row["people"],
+                      "gross_spend_gbp": row["gross_spend_gbp"]},
+        )
