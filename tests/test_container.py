@@ -1,0 +1,818 @@
+"""Tests for the look inside a workbook file before any spreadsheet parser sees it."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import zipfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import openpyxl
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from msoffcrypto.format.ooxml import OOXMLFile
+
+from returns_kit.workbook import container as container_module
+from returns_kit.workbook.container import Container, Limits, inspect_container
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SHEET_PART = "xl/worksheets/sheet1.xml"
+ODS_NAMESPACES = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"'
+)
+
+
+# --- builders ---------------------------------------------------------------------------
+
+
+def xlsx_bytes(cells: dict[str, object] | None = None, title: str = "Budgets") -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title
+    for address, value in (cells or {"A1": "age_band", "B1": "people_total", "B2": 12}).items():
+        sheet[address] = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(path: Path, cells: dict[str, object] | None = None) -> Path:
+    path.write_bytes(xlsx_bytes(cells))
+    return path
+
+
+def rezip(
+    source: bytes,
+    path: Path,
+    replace: dict[str, bytes] | None = None,
+    add: dict[str, bytes] | None = None,
+) -> Path:
+    """Copy a zip, swapping the contents of some members and adding others."""
+    replace = replace or {}
+    with (
+        zipfile.ZipFile(io.BytesIO(source)) as old,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            new.writestr(info.filename, replace.get(info.filename, old.read(info)))
+        for name, data in (add or {}).items():
+            new.writestr(name, data)
+    return path
+
+
+def sheet_xml(cells_xml: str, *, root: str = "worksheet", prefix: str = "") -> bytes:
+    """A worksheet part whose <sheetData> holds ``cells_xml`` (rows included)."""
+    if prefix:
+        cells_xml = cells_xml.replace("<", f"<{prefix}:").replace(f"<{prefix}:/", f"</{prefix}:")
+        open_root = f'<{prefix}:{root} xmlns:{prefix}="{MAIN_NS}">'
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n{open_root}<{prefix}:sheetData>'
+            f"{cells_xml}</{prefix}:sheetData></{prefix}:{root}>"
+        ).encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{MAIN_NS}"><sheetData>'
+        f"{cells_xml}</sheetData></{root}>"
+    ).encode()
+
+
+def write_sheet(path: Path, cells_xml: str, **kwargs: str) -> Path:
+    return rezip(xlsx_bytes(), path, replace={SHEET_PART: sheet_xml(cells_xml, **kwargs)})
+
+
+def ods_content(tables: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<office:document-content {ODS_NAMESPACES} office:version="1.3">'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+
+
+def write_ods(path: Path, tables: str, *, manifest_extra: str = "") -> Path:
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+        ' manifest:version="1.3">'
+        '<manifest:file-entry manifest:full-path="/" manifest:version="1.3"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml">'
+        f"{manifest_extra}</manifest:file-entry></manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        # ODF wants mimetype first and stored, so a file sniffer can read it in place.
+        mimetype = "application/vnd.oasis.opendocument.spreadsheet"
+        archive.writestr(zipfile.ZipInfo("mimetype"), mimetype)
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", ods_content(tables), zipfile.ZIP_DEFLATED)
+    return path
+
+
+CLEAN_TABLE = (
+    '<table:table table:name="Budgets"><table:table-row>'
+    '<table:table-cell office:value-type="string"><text:p>age_band</text:p></table:table-cell>'
+    '<table:table-cell office:value-type="float" office:value="12"><text:p>12</text:p>'
+    "</table:table-cell></table:table-row></table:table>"
+)
+
+
+def assert_refused(result: Container, rule: str, *words: str) -> None:
+    assert result.kind is None
+    assert [f.rule for f in result.findings] == [rule], result.findings
+    assert result.unreadable_cells == {}
+    message = result.findings[0].message.lower()
+    for word in words:
+        assert word in message, message
+
+
+def assert_accepted(result: Container, kind: str) -> None:
+    assert result.findings == []
+    assert result.kind == kind
+
+
+@pytest.fixture(params=[None, 61], ids=["1MiB-reads", "61-byte-reads"])
+def chunk(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run a test with the real read size, then with tiny reads so that every needle,
+    tag and prolog straddles a chunk boundary somewhere."""
+    if request.param is None:
+        yield
+    else:
+        with small_reads(request.param):
+            yield
+
+
+def small_reads(size: int) -> AbstractContextManager[Any]:
+    # The head read (prolog and root start tag) shrinks too, so that long sheets are
+    # read in many small pieces after it.
+    return mock.patch.multiple(container_module, _CHUNK=size, _HEAD_BYTES=256)
+
+
+def measure_in_subprocess(path: Path, limits: str = "Limits()") -> tuple[str, float, int]:
+    """(rule of the only finding, seconds, growth of peak RSS in bytes) in a fresh process."""
+    code = textwrap.dedent(
+        f"""
+        import resource, sys, time
+        from pathlib import Path
+        from returns_kit.workbook.container import Limits, inspect_container
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        result = inspect_container(Path(sys.argv[1]), {limits})
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert len(result.findings) == 1, result.findings
+        print(result.findings[0].rule, elapsed, after - before)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rule, elapsed, grown = done.stdout.split()
+    # ru_maxrss is in kilobytes on Linux, bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return rule, float(elapsed), int(grown) * scale
+
+
+# --- accepted files -----------------------------------------------------------------------
+
+
+def test_clean_openpyxl_workbook_is_xlsx(tmp_path: Path) -> None:
+    result = inspect_container(write_xlsx(tmp_path / "return.xlsx"))
+    assert_accepted(result, "xlsx")
+    assert result.unreadable_cells == {}
+
+
+def test_clean_xlsxwriter_workbook_with_relative_targets(tmp_path: Path) -> None:
+    path = tmp_path / "return.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("Services")
+    sheet.write_row(0, 0, ["service_type", "people"])
+    sheet.write_formula(1, 1, "=1+1", None, 2)  # a formula with its cached value
+    workbook.close()
+    result = inspect_container(path)
+    assert_accepted(result, "xlsx")
+    assert result.unreadable_cells == {}
+
+
+def test_clean_minimal_ods_is_ods(tmp_path: Path) -> None:
+    result = inspect_container(write_ods(tmp_path / "return.ods", CLEAN_TABLE))
+    assert_accepted(result, "ods")
+    assert result.unreadable_cells == {}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_ods_is_ods(tmp_path: Path) -> None:
+    source = write_xlsx(tmp_path / "return.xlsx", {"A1": 1, "B1": "=A1*2", "C1": '=IF(A1>0,"",1)'})
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--convert-to",
+            "ods",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        capture_output=True,
+        timeout=180,
+        check=True,
+    )
+    result = inspect_container(tmp_path / "return.ods")
+    assert_accepted(result, "ods")
+    # LibreOffice recalculates on load: B1 gets a value; C1's "" is written as an empty
+    # paragraph with no value type, which is a cached empty string, not a gap.
+    assert result.unreadable_cells == {}
+
+
+# --- refused before the zip is opened ------------------------------------------------------
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    assert_refused(inspect_container(path), "F001", "empty")
+
+
+def test_directory(tmp_path: Path) -> None:
+    assert_refused(inspect_container(tmp_path), "F001", "could not be opened")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    # Opening a pipe for reading would wait for a writer for ever.
+    path = tmp_path / "pipe.xlsx"
+    os.mkfifo(path)
+    assert_refused(inspect_container(path), "F001", "could not be opened")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert_refused(inspect_container(tmp_path / "nope.xlsx"), "F001", "could not be opened")
+
+
+def test_plain_text_named_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "return.xlsx"
+    path.write_text("age_band,people_total\n18-64,12\n")
+    assert_refused(inspect_container(path), "F001", "not a workbook")
+
+
+def test_truncated_zip(tmp_path: Path) -> None:
+    data = xlsx_bytes()
+    path = tmp_path / "half.xlsx"
+    path.write_bytes(data[: len(data) // 2])
+    assert_refused(inspect_container(path), "F001", "corrupt")
+
+
+def test_password_protected_xlsx(tmp_path: Path, chunk: None) -> None:
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(xlsx_bytes())).encrypt("Secret123", encrypted)
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(encrypted.getvalue())
+    assert_refused(inspect_container(path), "F001", "password", "remove the password", ".xlsx")
+
+
+def test_legacy_xls(tmp_path: Path) -> None:
+    path = tmp_path / "old.xls"
+    ole_magic = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    path.write_bytes(ole_magic + bytes(4088) + "Workbook".encode("utf-16-le"))
+    assert_refused(inspect_container(path), "F002", ".xls", "save it as an excel workbook (.xlsx)")
+
+
+def test_file_over_size_limit_is_not_read(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "return.xlsx")
+    result = inspect_container(path, Limits(max_file_bytes=1000))
+    assert_refused(result, "F003", "over the 1,000 bytes limit")
+
+
+# --- refused on the zip's structure -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["vba-project", "content-type"])
+def test_macro_enabled_workbook(tmp_path: Path, how: str) -> None:
+    source = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        types = archive.read("[Content_Types].xml")
+    types = types.replace(
+        b"spreadsheetml.sheet.main+xml", b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    )
+    add = {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not really vba"} if how == "vba-project" else {}
+    replace = {"[Content_Types].xml": types} if how == "content-type" else {}
+    path = rezip(source, tmp_path / "macros.xlsm", replace=replace, add=add)
+    assert_refused(inspect_container(path), "F002", "macro", ".xlsx")
+
+
+def test_too_many_members(tmp_path: Path) -> None:
+    extra = {f"xl/media/image{i}.png": b"\x89PNG" for i in range(20)}
+    path = rezip(xlsx_bytes(), tmp_path / "many.xlsx", add=extra)
+    with zipfile.ZipFile(path) as archive:
+        members = len(archive.infolist())
+    assert_accepted(inspect_container(path, Limits(max_members=members)), "xlsx")
+    result = inspect_container(path, Limits(max_members=members - 1))
+    assert_refused(result, "F003", f"more than {members - 1}")
+
+
+def test_huge_central_directory_refused_before_zipfile_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 70,000 entries need the zip64 end record; zipfile would build 70,000 objects
+    # before anyone could count them.
+    path = tmp_path / "entries.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(70_000):
+            archive.writestr(zipfile.ZipInfo(f"{i}"), b"")
+    opened: list[object] = []
+    monkeypatch.setattr(zipfile, "ZipFile", lambda *a, **k: opened.append(a))
+    assert_refused(inspect_container(path), "F003", "more than 10,000")
+    assert opened == []
+
+
+def test_declared_uncompressed_total_over_limit(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "return.xlsx")
+    assert_refused(inspect_container(path, Limits(max_uncompressed_bytes=2000)), "F003", "limit")
+
+
+@pytest.fixture(scope="module")
+def bomb_700mb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real xlsx plus a 700 MB member of zeros, deflated to about 700 KB."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.xlsx"
+    rezip(xlsx_bytes(), path)
+    zeros = bytes(1024 * 1024)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet2.xml", "w", force_zip64=True) as member:
+            for _ in range(700):
+                member.write(zeros)
+    assert path.stat().st_size < 2 * 1024 * 1024
+    return path
+
+
+def test_zip_bomb_refused_from_the_directory(bomb_700mb: Path) -> None:
+    # How fast is reported by benchmarks/hostile.py; here, that it is refused at all.
+    result = inspect_container(bomb_700mb)
+    assert_refused(result, "F003", "700 mb", "500 mb limit")
+
+
+def test_zip_bomb_refused_with_little_memory(bomb_700mb: Path) -> None:
+    rule, _, grown = measure_in_subprocess(bomb_700mb)
+    assert rule == "F003"
+    assert grown < 200 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def lying_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An xlsx whose 200 MB member claims, in both headers, to be 1,000 bytes."""
+    path = tmp_path_factory.mktemp("lie") / "lie.xlsx"
+    rezip(xlsx_bytes(), path)
+    name = "xl/media/padding.bin"
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(name, "w") as member:
+            for _ in range(200):
+                member.write(bytes(1024 * 1024))
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        local = archive.getinfo(name).header_offset
+    assert data[local : local + 4] == b"PK\x03\x04"
+    struct.pack_into("<L", data, local + 22, 1000)  # uncompressed size, local header
+    central = data.find(b"PK\x01\x02" + data[local + 4 : local + 6])
+    while data[central + 46 : central + 46 + len(name)] != name.encode():
+        central = data.find(b"PK\x01\x02", central + 4)
+    struct.pack_into("<L", data, central + 24, 1000)  # uncompressed size, central directory
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(name).file_size == 1000
+    return path
+
+
+def test_lying_header_is_refused_not_crashed(lying_zip: Path) -> None:
+    result = inspect_container(lying_zip)
+    assert result.kind is None
+    assert len(result.findings) == 1
+    assert result.findings[0].rule in {"F001", "F003"}
+
+
+def test_lying_header_keeps_memory_bounded(lying_zip: Path) -> None:
+    rule, _, grown = measure_in_subprocess(lying_zip)
+    assert rule in {"F001", "F003"}
+    assert grown < 200 * 1024 * 1024
+
+
+def test_encrypted_zip_member(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "return.xlsx")
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    data[central + 8] |= 0x01  # general purpose flag bit 0: encrypted
+    path.write_bytes(bytes(data))
+    assert_refused(inspect_container(path), "F001", "password")
+
+
+def test_duplicate_member_names(tmp_path: Path) -> None:
+    path = tmp_path / "twice.xlsx"
+    source = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(path, "w") as new:
+        for info in old.infolist():
+            new.writestr(info.filename, old.read(info))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            new.writestr(SHEET_PART, sheet_xml(""))
+    assert_refused(inspect_container(path), "F001", "same name")
+
+
+def test_office_document_that_is_not_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "letter.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    assert_refused(inspect_container(path), "F001", "holds no workbook")
+
+
+def test_zip_that_is_not_a_spreadsheet(tmp_path: Path) -> None:
+    path = tmp_path / "photos.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("holiday.jpg", b"\xff\xd8\xff\xe0")
+    assert_refused(inspect_container(path), "F001", "not a spreadsheet")
+
+
+def test_opendocument_text_is_not_a_spreadsheet(tmp_path: Path) -> None:
+    path = tmp_path / "letter.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", "<document/>")
+    assert_refused(inspect_container(path), "F001", "not a spreadsheet")
+
+
+def test_password_protected_ods(tmp_path: Path, chunk: None) -> None:
+    encryption = (
+        '<manifest:encryption-data manifest:checksum-type="SHA1/1K" manifest:checksum="x">'
+        '<manifest:algorithm manifest:algorithm-name="Blowfish CFB"/></manifest:encryption-data>'
+    )
+    path = write_ods(tmp_path / "locked.ods", CLEAN_TABLE, manifest_extra=encryption)
+    assert_refused(inspect_container(path), "F001", "password")
+
+
+# --- refused for a DTD -------------------------------------------------------------------------
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+    + "".join(
+        f' <!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
+        for i in range(1, 10)
+    )
+    + f']>\n<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr">'
+    "<is><t>&lol9;</t></is></c></row></sheetData></worksheet>"
+).encode()
+
+
+def test_billion_laughs_sheet_is_refused_unexpanded(tmp_path: Path, chunk: None) -> None:
+    path = rezip(xlsx_bytes(), tmp_path / "laughs.xlsx", replace={SHEET_PART: BILLION_LAUGHS})
+    result = inspect_container(path)
+    assert_refused(result, "F001", "document type declaration", "refused for safety")
+
+
+def test_billion_laughs_never_reaches_a_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = rezip(xlsx_bytes(), tmp_path / "laughs.xlsx", replace={SHEET_PART: BILLION_LAUGHS})
+
+    def no_parser(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an XML parser was created for a file with a DTD")
+
+    monkeypatch.setattr("returns_kit.workbook.container.expat.ParserCreate", no_parser)
+    assert_refused(inspect_container(path), "F001", "document type declaration")
+
+
+def test_doctype_hidden_after_5kb_of_prolog(tmp_path: Path, chunk: None) -> None:
+    # The processing instruction ends at the first "?>", leaving stray text behind it.
+    padding = "<!-- padding -->\n" * 200 + " \t\r\n" * 600 + '<?pi "?>" ?> < 3 stray text'
+    assert len(padding) > 5000
+    sheet = sheet_xml("").replace(b"\n<worksheet", f"\n{padding}<!DOCTYPE x>\n<worksheet".encode())
+    path = rezip(xlsx_bytes(), tmp_path / "hidden.xlsx", replace={SHEET_PART: sheet})
+    assert_refused(inspect_container(path), "F001", "document type declaration")
+
+
+def test_doctype_in_relationships_part(tmp_path: Path) -> None:
+    source = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        rels = archive.read("_rels/.rels")
+    rels = b'<!DOCTYPE r SYSTEM "http://example.invalid/x.dtd">' + rels
+    path = rezip(source, tmp_path / "rels.xlsx", replace={"_rels/.rels": rels})
+    assert_refused(inspect_container(path), "F001", "document type declaration")
+
+
+def test_doctype_in_utf16_part(tmp_path: Path, chunk: None) -> None:
+    sheet = sheet_xml("").decode().replace("UTF-8", "UTF-16")
+    sheet = sheet.replace("\n<worksheet", "\n<!DOCTYPE x>\n<worksheet")
+    path = rezip(
+        xlsx_bytes(), tmp_path / "utf16.xlsx", replace={SHEET_PART: sheet.encode("utf-16")}
+    )
+    assert_refused(inspect_container(path), "F001", "document type declaration")
+
+
+def test_prolog_longer_than_1mib(tmp_path: Path) -> None:
+    padding = b" " * (1024 * 1024 + 10)
+    sheet = sheet_xml("").replace(b"\n<worksheet", b"\n" + padding + b"<worksheet")
+    path = rezip(xlsx_bytes(), tmp_path / "long.xlsx", replace={SHEET_PART: sheet})
+    assert_refused(inspect_container(path), "F001", "refused for safety")
+
+
+def test_doctype_in_ods_content(tmp_path: Path) -> None:
+    path = write_ods(tmp_path / "dtd.ods", CLEAN_TABLE)
+    with zipfile.ZipFile(path) as archive:
+        content = archive.read("content.xml")
+    content = content.replace(b"?>\n", b'?>\n<!DOCTYPE d [<!ENTITY e "e">]>\n', 1)
+    path = tmp_path / "dtd2.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+    assert_refused(inspect_container(path), "F001", "document type declaration")
+
+
+def test_comment_and_processing_instruction_in_prolog_are_fine(tmp_path: Path, chunk: None) -> None:
+    prolog = b"\n<!-- <!DOCTYPE in a comment> -->\n<?x <!DOCTYPE y?>\n<worksheet"
+    sheet = sheet_xml("").replace(b"\n<worksheet", prolog)
+    path = rezip(xlsx_bytes(), tmp_path / "ok.xlsx", replace={SHEET_PART: sheet})
+    assert_accepted(inspect_container(path), "xlsx")
+
+
+# --- unreadable cells ---------------------------------------------------------------------------
+
+
+def test_formula_without_cached_value(tmp_path: Path, chunk: None) -> None:
+    path = write_xlsx(tmp_path / "f.xlsx", {"A1": "people_total", "D7": "=SUM(1,2)"})
+    result = inspect_container(path)
+    assert_accepted(result, "xlsx")
+    assert result.unreadable_cells == {"Budgets": [("D7", "formula-without-value")]}
+
+
+def test_error_cell(tmp_path: Path, chunk: None) -> None:
+    path = write_xlsx(tmp_path / "e.xlsx", {"A1": "people_total", "B2": "#DIV/0!"})
+    result = inspect_container(path)
+    assert_accepted(result, "xlsx")
+    assert result.unreadable_cells == {"Budgets": [("B2", "error:#DIV/0!")]}
+
+
+def test_error_text_that_is_not_an_error_code_is_never_echoed(tmp_path: Path) -> None:
+    cells = '<row r="3"><c r="C3" t="e"><v>Jane Smith</v></c></row>'
+    path = write_sheet(tmp_path / "e.xlsx", cells)
+    assert inspect_container(path).unreadable_cells == {"Budgets": [("C3", "error:unknown")]}
+
+
+SHAPES_XML = (
+    '<row r="1"><c r="A1"><f>1+1</f><v>2</v></c>'  # cached value: fine
+    '<c r="B1"><f>1+1</f></c>'  # no <v>
+    '<c r="C1"><f>1+1</f><v/></c>'  # empty <v/>
+    '<c r="D1"><f>1+1</f><v></v></c>'  # empty <v></v>
+    '<c r="E1" t="str"><f>IF(A1&gt;0,"",1)</f><v></v></c>'  # cached empty string: fine
+    '<c r="F1" t="str"><f>"x"</f></c>'  # string formula, no <v>
+    "</row>"
+    '<row r="2"><c r="A2"><f t="shared" ref="A2:A4" si="0">B2*2</f><v>4</v></c></row>'
+    '<row r="3"><c r="A3"><f t="shared" si="0"/></c>'  # shared formula, no value
+    '<c r="B3" s="1"/><c r="C3" t="e"><v>#N/A</v></c>'
+    '<c r="AA3" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+    '<row r="10"><c r="B10" t="inlineStr"><is><t>f#e "e"</t></is></c>'
+    '<c r="C10" t="s"><v>0</v></c></row>'
+)
+SHAPES_EXPECTED = [
+    ("B1", "formula-without-value"),
+    ("C1", "formula-without-value"),
+    ("D1", "formula-without-value"),
+    ("F1", "formula-without-value"),
+    ("A3", "formula-without-value"),
+    ("C3", "error:#N/A"),
+    ("AA3", "error:#DIV/0!"),
+]
+
+
+def test_cell_shapes_quick_scan(tmp_path: Path, chunk: None) -> None:
+    result = inspect_container(write_sheet(tmp_path / "s.xlsx", SHAPES_XML))
+    assert_accepted(result, "xlsx")
+    assert result.unreadable_cells == {"Budgets": SHAPES_EXPECTED}
+
+
+@pytest.mark.parametrize("variant", ["prefixed", "comment", "cdata"])
+def test_cell_shapes_full_parse_agrees(tmp_path: Path, variant: str, chunk: None) -> None:
+    # Each variant sends the sheet past the quick scan to the expat parse.
+    if variant == "prefixed":
+        path = write_sheet(tmp_path / "s.xlsx", SHAPES_XML, prefix="x")
+    elif variant == "comment":
+        path = write_sheet(tmp_path / "s.xlsx", "<!-- a note -->" + SHAPES_XML)
+    else:
+        shapes = SHAPES_XML.replace("<f>1/0</f>", "<f><![CDATA[1/0]]></f>")
+        path = write_sheet(tmp_path / "s.xlsx", shapes)
+    result = inspect_container(path)
+    assert_accepted(result, "xlsx")
+    assert result.unreadable_cells == {"Budgets": SHAPES_EXPECTED}
+
+
+def test_rows_and_cells_without_references(tmp_path: Path, chunk: None) -> None:
+    cells = (
+        "<row><c><v>1</v></c><c><f>1+1</f></c></row>"
+        '<row><c><v>1</v></c><c/><c t="e"><v>#REF!</v></c></row>'
+        '<row r="9"><c r="C9"><v>1</v></c><c><f>2</f><v/></c></row>'
+    )
+    result = inspect_container(write_sheet(tmp_path / "s.xlsx", cells))
+    assert result.unreadable_cells == {
+        "Budgets": [
+            ("B1", "formula-without-value"),
+            ("C2", "error:#REF!"),
+            ("D9", "formula-without-value"),
+        ]
+    }
+
+
+def test_unreadable_cells_keyed_by_sheet_name_as_written(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    assert first is not None
+    first.title = "About"
+    first["B2"] = "=1+1"
+    second = workbook.create_sheet(" budgets ")
+    second["A1"] = 1
+    second["C4"] = "#VALUE!"
+    second["A2"] = "=A1"
+    path = tmp_path / "two.xlsx"
+    workbook.save(path)
+    assert inspect_container(path).unreadable_cells == {
+        "About": [("B2", "formula-without-value")],
+        " budgets ": [("A2", "formula-without-value"), ("C4", "error:#VALUE!")],
+    }
+
+
+@pytest.mark.parametrize("prefix", ["", "x"])
+def test_giant_attribute_is_refused_not_buffered(tmp_path: Path, prefix: str) -> None:
+    # Too big for the quick scan's carry, so expat gets it, and expat would hold it all.
+    giant = "y" * (20 * 1024 * 1024)
+    cells = f'<row r="1"><c r="A1" note="{giant}"><f>1</f><v>1</v></c></row>'
+    path = write_sheet(tmp_path / "giant.xlsx", cells, prefix=prefix)
+    assert_refused(inspect_container(path), "F001", "corrupt")
+
+
+def test_unreadable_cells_are_capped_per_sheet(tmp_path: Path) -> None:
+    rows = "".join(f'<row r="{r}"><c r="A{r}"><f>1</f></c></row>' for r in range(1, 1501))
+    cells = inspect_container(write_sheet(tmp_path / "s.xlsx", rows)).unreadable_cells
+    assert len(cells["Budgets"]) == 1000
+    assert cells["Budgets"][0] == ("A1", "formula-without-value")
+    assert cells["Budgets"][-1] == ("A1000", "formula-without-value")
+
+
+def test_ods_formula_without_value_honours_repeats(tmp_path: Path, chunk: None) -> None:
+    formula = '<table:table-cell table:formula="of:=SUM(1;2)"/>'
+    tables = (
+        '<table:table table:name="Budgets">'
+        '<table:table-column table:number-columns-repeated="16384"/>'
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
+        "</table:table-cell>"
+        '<table:table-cell table:number-columns-repeated="2"/>' + formula + "</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
+        'table:number-columns-repeated="16384"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="2">'
+        '<table:covered-table-cell table:number-columns-repeated="1000000"/>'
+        '<table:table-cell table:formula="of:=1+1" table:number-columns-repeated="2"/>'
+        "</table:table-row>"
+        "<table:table-row>"
+        '<table:table-cell table:formula="of:=1/0" office:value-type="string" '
+        'office:string-value="" calcext:value-type="error"><text:p>#DIV/0!</text:p>'
+        "</table:table-cell>"
+        # LibreOffice's cached empty string: a formula, no value type, an empty paragraph.
+        '<table:table-cell table:formula="of:=&quot;&quot;"><text:p/></table:table-cell>'
+        '<table:table-cell table:formula="of:=2" office:value-type="float" office:value="2">'
+        "<text:p>2</text:p></table:table-cell>"
+        "</table:table-row></table:table>"
+        '<table:table table:name="Services"><table:table-row>'
+        + formula
+        + "</table:table-row></table:table>"
+    )
+    result = inspect_container(write_ods(tmp_path / "r.ods", tables))
+    assert_accepted(result, "ods")
+    assert result.unreadable_cells == {
+        "Budgets": [
+            ("D1", "formula-without-value"),
+            ("BDWGO1048002", "formula-without-value"),
+            ("BDWGP1048002", "formula-without-value"),
+            ("BDWGO1048003", "formula-without-value"),
+            ("BDWGP1048003", "formula-without-value"),
+            ("A1048004", "error:#DIV/0!"),
+        ],
+        "Services": [("A1", "formula-without-value")],
+    }
+
+
+CELL_SHAPES: list[tuple[str, str | None]] = [
+    ('<c r="{ref}"><v>1</v></c>', None),
+    ('<c r="{ref}" s="2"/>', None),
+    ('<c r="{ref}"><f>1+1</f><v>2</v></c>', None),
+    ('<c r="{ref}"><f>1+1</f></c>', "formula-without-value"),
+    ('<c r="{ref}"><f>SUM(A1:A2)</f><v/></c>', "formula-without-value"),
+    ('<c r="{ref}" t="n"><f>1</f><v> </v></c>', "formula-without-value"),
+    ('<c r="{ref}" t="str"><f>""</f><v></v></c>', None),
+    ('<c r="{ref}" t="str"><f>"x"</f></c>', "formula-without-value"),
+    ('<c r="{ref}"><f t="shared" si="0"/></c>', "formula-without-value"),
+    ('<c r="{ref}"><f t="shared" si="0"/><v>3</v></c>', None),
+    ('<c r="{ref}" s="1" t="e"><v>#N/A</v></c>', "error:#N/A"),
+    ('<c r="{ref}" t="e"><f>1/0</f><v>#DIV/0!</v></c>', "error:#DIV/0!"),
+    ('<c r="{ref}" t="e"><v>Jane Smith</v></c>', "error:unknown"),
+    ('<c r="{ref}" t="inlineStr"><is><t>&lt;f&gt; t="e" #</t></is></c>', None),
+    ('<c r="{ref}" t="s"><v>3</v></c>', None),
+    ("<c r='{ref}' t='e'><v>#REF!</v></c>", "error:#REF!"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(st.tuples(st.integers(1, 3), st.integers(0, len(CELL_SHAPES) - 1)), max_size=8),
+        min_size=1,
+        max_size=12,
+    ),
+    read_size=st.sampled_from([1024 * 1024, 97, 13]),
+)
+def test_quick_scan_and_full_parse_agree(rows: list[list[tuple[int, int]]], read_size: int) -> None:
+    xml, expected = [], []
+    for row_number, cells in enumerate(rows, start=1):
+        xml.append(f'<row r="{row_number}">')
+        column = 0
+        for gap, shape in cells:
+            column += gap
+            ref = container_module._a1(row_number, column)
+            template, reason = CELL_SHAPES[shape]
+            xml.append(template.format(ref=ref))
+            if reason is not None:
+                expected.append((ref, reason))
+        xml.append("</row>")
+    want = {"Budgets": expected} if expected else {}
+    with tempfile.TemporaryDirectory() as folder, small_reads(read_size):
+        for prefix in ("", "x"):  # "x" sends the sheet to the expat parse
+            path = write_sheet(Path(folder) / f"s{prefix}.xlsx", "".join(xml), prefix=prefix)
+            result = inspect_container(path)
+            assert result.findings == []
+            assert result.unreadable_cells == want, prefix
+
+
+# --- never raises ---------------------------------------------------------------------------
+
+
+_SEEDS: dict[str, bytes] = {}
+
+
+def seed(kind: str) -> bytes:
+    if kind not in _SEEDS:
+        if kind == "xlsx":
+            _SEEDS[kind] = xlsx_bytes({"A1": "x", "B2": "=1+1", "C3": "#N/A"})
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                _SEEDS[kind] = write_ods(Path(folder) / "s.ods", CLEAN_TABLE).read_bytes()
+    return _SEEDS[kind]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["xlsx", "ods"]),
+    edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),
+    cut=st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_damaged_files_never_raise(
+    kind: str, edits: list[tuple[float, int]], cut: float | None
+) -> None:
+    data = bytearray(seed(kind))
+    for where, value in edits:
+        data[int(where * len(data))] = value
+    if cut is not None:
+        data = data[: int(cut * len(data))]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"fuzz.{kind}"
+        path.write_bytes(bytes(data))
+        result = inspect_container(path)
+    if result.kind is None:
+        assert len(result.findings) == 1
+        assert result.findings[0].rule in {"F001", "F002", "F003"}
+        assert result.unreadable_cells == {}
+    else:
+        assert result.findings == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=600))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "random.xlsx"
+        path.write_bytes(b"PK\x03\x04" + data)
+        result = inspect_container(path)
+    assert result.kind is None
+    assert len(result.findings) == 1
