@@ -54,8 +54,10 @@ def validate_command(path: Path) -> tuple[list[str], dict[str, str]]:
         return [str(script), "validate", str(path), "--format", "json"], env
     # Not installed (e.g. a bare checkout): the same entry point, importable from the repo.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    entry = ("import sys; from returns_kit import cli; "
-             "sys.exit((getattr(cli, 'run', None) or cli.main)())")
+    entry = (
+        "import sys; from returns_kit import cli; "
+        "sys.exit((getattr(cli, 'run', None) or cli.main)())"
+    )
     return [sys.executable, "-c", entry, "validate", str(path), "--format", "json"], env
 
 

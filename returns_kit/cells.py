@@ -109,8 +109,10 @@ def coerce(text: str | None, spec: FieldSpec) -> Any:
 
     >>> from returns_kit.schema import sheet_specs
     >>> budgets = sheet_specs()["Budgets"]
-    >>> coerce(" 1,234.0 ", budgets.field("people_total")), coerce("65 and over", budgets.field("age_band"))
-    (1234, '65+')
+    >>> coerce(" 1,234.0 ", budgets.field("people_total"))
+    1234
+    >>> coerce("65 and over", budgets.field("age_band"))
+    '65+'
     """
     if text is None:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import polars as pl
 
@@ -31,8 +32,13 @@ class Failure(IntEnum):
     FORM = 5  # text not in the required form (V001)
 
 
-_RULE = {Failure.TYPE: "V001", Failure.CODE: "V002", Failure.RANGE: "V003",
-         Failure.BLANK: "V004", Failure.FORM: "V001"}
+_RULE = {
+    Failure.TYPE: "V001",
+    Failure.CODE: "V002",
+    Failure.RANGE: "V003",
+    Failure.BLANK: "V004",
+    Failure.FORM: "V001",
+}
 _FAILURE_SUFFIX = "__failure"
 
 
@@ -50,8 +56,10 @@ def _date(text: pl.Expr) -> pl.Expr:
     found = pl.coalesce(
         pl.when(text.str.contains(cells.ISO_DATE)).then(iso),
         pl.when(text.str.contains(cells.UK_DATE)).then(uk),
-        pl.when(text.str.contains(cells.SERIAL_DATE)
-                & serial.is_between(cells.SERIAL_MIN, cells.SERIAL_MAX)).then(from_serial),
+        pl.when(
+            text.str.contains(cells.SERIAL_DATE)
+            & serial.is_between(cells.SERIAL_MIN, cells.SERIAL_MAX)
+        ).then(from_serial),
     )
     return pl.when(found.dt.year().is_between(cells.YEAR_MIN, cells.YEAR_MAX)).then(found)
 
@@ -61,7 +69,8 @@ def _parsed(spec: FieldSpec, text: pl.Expr) -> pl.Expr:
     if spec.kind == "integer":
         value = _number(text, cells.NUMBER)
         whole = ((value - value.round(0)).abs() < cells.WHOLE_TOLERANCE) & (
-            value.abs() < cells.WHOLE_LIMIT)
+            value.abs() < cells.WHOLE_LIMIT
+        )
         return pl.when(whole).then(value.round(0).cast(pl.Int64, strict=False))
     if spec.kind == "number":
         return _number(text, cells.NUMBER)
@@ -75,21 +84,66 @@ def _parsed(spec: FieldSpec, text: pl.Expr) -> pl.Expr:
     return text
 
 
-def field_expressions(spec: FieldSpec) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, failure kind) for one field, each named after it."""
-    text = pl.col(spec.name).str.strip_chars()
+_PARSED_SUFFIX = "__parsed"
+
+
+_TEXT_SUFFIX = "__text"
+
+
+def parse_expression(spec: FieldSpec) -> pl.Expr:
+    """The typed value of each non-blank cell (null when not of the field's type)."""
+    text = pl.col(spec.name + _TEXT_SUFFIX)
+    return _parsed(spec, text).alias(spec.name + _PARSED_SUFFIX)
+
+
+def check_expressions(spec: FieldSpec) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, failure kind) for one field, from its text and its parsed value.
+
+    Separate from :func:`parse_expression` so that each parse runs once: polars'
+    eager API does not share the parse between the checks and the typed value.
+    """
+    text = pl.col(spec.name + _TEXT_SUFFIX)
     blank = text.is_null() | (text == "")
-    parsed = _parsed(spec, text)
-    failure = pl.when(blank).then(pl.lit(Failure.BLANK if spec.required else Failure.OK))
+    parsed = pl.col(spec.name + _PARSED_SUFFIX)
+    # Any: polars types each link of a when/then chain differently.
+    failure: Any = pl.when(blank).then(pl.lit(Failure.BLANK if spec.required else Failure.OK))
     failure = failure.when(parsed.is_null()).then(
-        pl.lit(Failure.CODE if spec.kind == "code" else Failure.TYPE))
+        pl.lit(Failure.CODE if spec.kind == "code" else Failure.TYPE)
+    )
     if spec.minimum is not None:
         failure = failure.when(parsed < spec.minimum).then(pl.lit(Failure.RANGE))
     if spec.pattern is not None:
         failure = failure.when(~text.str.contains(spec.pattern)).then(pl.lit(Failure.FORM))
     failure = failure.otherwise(pl.lit(Failure.OK)).cast(pl.UInt8)
     typed = pl.when((failure == Failure.OK) & ~blank).then(parsed)
-    return typed.alias(spec.name), failure.alias(spec.name + _FAILURE_SUFFIX)
+    return typed.alias(spec.name + "__typed"), failure.alias(spec.name + _FAILURE_SUFFIX)
+
+
+def evaluate(frame: pl.DataFrame, specs: list[FieldSpec]) -> pl.DataFrame:
+    """``frame`` with, per field, its typed value (``<name>__typed``) and failure kind."""
+    if not specs:
+        return frame
+    # Three passes, so that stripping and parsing each run once per cell.
+    stripped = frame.with_columns(
+        pl.col(spec.name).str.strip_chars().alias(spec.name + _TEXT_SUFFIX) for spec in specs
+    )
+    parsed = stripped.with_columns(parse_expression(spec) for spec in specs)
+    return parsed.with_columns(expr for spec in specs for expr in check_expressions(spec))
+
+
+def _failures(evaluated: pl.DataFrame, specs: list[FieldSpec]) -> list[tuple[int, str, int]]:
+    """(data row index, field, failure kind) of every failing cell, in row then field order."""
+    if not specs:
+        return []
+    kinds = [pl.col(spec.name + _FAILURE_SUFFIX).alias(spec.name) for spec in specs]
+    failing = (
+        evaluated.select(pl.int_range(pl.len()).alias("index"), *kinds)
+        # Most rows pass: keep the rows with a failure before making one row per cell.
+        .filter(pl.any_horizontal(pl.col(spec.name) != Failure.OK for spec in specs))
+        .unpivot(index="index", variable_name="field", value_name="kind")
+        .filter(pl.col("kind") != Failure.OK)
+    )
+    return list(failing.iter_rows())
 
 
 @dataclass
@@ -103,32 +157,27 @@ class Checked:
 def check_table(table: Table, unreadable: dict[str, str] | None = None) -> Checked:
     """Type and check every cell of ``table``; ``unreadable`` maps A1 cells to a V005 reason."""
     specs = [spec for spec in table.spec.fields if spec.name in table.frame.columns]
-    expressions = [expr for spec in specs for expr in field_expressions(spec)]
-    evaluated = table.frame.with_columns(expressions) if expressions else table.frame
-    raw = table.frame
+    evaluated = evaluate(table.frame, specs)
     findings: list[Finding] = []
     unreadable = unreadable or {}
-    for spec in specs:
-        failure_column = spec.name + _FAILURE_SUFFIX
-        failing = evaluated.select(
-            pl.int_range(pl.len()).alias("index"), pl.col(failure_column)
-        ).filter(pl.col(failure_column) != Failure.OK)
-        for index, kind in failing.iter_rows():
-            row, cell = table.locate(spec.name, index)
-            if cell in unreadable:
-                continue  # reported as V005 below, not as a blank or mistyped value
-            text = raw[spec.name][index]
-            findings.append(_finding(table, spec, Failure(kind), text, row, cell))
+    for index, name, kind in _failures(evaluated, specs):
+        spec = table.spec.field(name)
+        row, cell = table.locate(name, index)
+        if cell in unreadable:
+            continue  # reported as V005 below, not as a blank or mistyped value
+        text = table.frame[name][index]
+        findings.append(_finding(table, spec, Failure(kind), text, row, cell))
     if unreadable:
         findings.extend(_unreadable_findings(table, specs, unreadable))
         evaluated = _null_unreadable(table, evaluated, specs, unreadable)
-    typed = evaluated.select(ROW, *(spec.name for spec in specs)) if ROW in evaluated.columns \
-        else evaluated.select(spec.name for spec in specs)
+    keep = [pl.col(spec.name + "__typed").alias(spec.name) for spec in specs]
+    typed = evaluated.select(ROW, *keep) if ROW in evaluated.columns else evaluated.select(keep)
     return Checked(typed, findings)
 
 
-def _unreadable_findings(table: Table, specs: list[FieldSpec], unreadable: dict[str, str]
-                         ) -> list[Finding]:
+def _unreadable_findings(
+    table: Table, specs: list[FieldSpec], unreadable: dict[str, str]
+) -> list[Finding]:
     findings = []
     positions = _positions(table, specs)
     for cell, reason in unreadable.items():
@@ -139,12 +188,17 @@ def _unreadable_findings(table: Table, specs: list[FieldSpec], unreadable: dict[
             what = f"holds the spreadsheet error {reason[6:]}"
         else:
             what = "holds a formula with no saved result"
-        findings.append(finding(
-            "V005",
-            f"{name} {what}; correct it, recalculate and save the workbook in a spreadsheet "
-            "program.",
-            sheet=table.spec.name, cell=cell, row=row, column=name,
-        ))
+        findings.append(
+            finding(
+                "V005",
+                f"{name} {what}; correct it, recalculate and save the workbook in a spreadsheet "
+                "program.",
+                sheet=table.spec.name,
+                cell=cell,
+                row=row,
+                column=name,
+            )
+        )
     return findings
 
 
@@ -156,19 +210,24 @@ def _positions(table: Table, specs: list[FieldSpec]) -> dict[str, tuple[str, int
     return {f"{table.letters[spec.name]}{row}": (spec.name, row) for spec in specs for row in rows}
 
 
-def _null_unreadable(table: Table, frame: pl.DataFrame, specs: list[FieldSpec],
-                     unreadable: dict[str, str]) -> pl.DataFrame:
+def _null_unreadable(
+    table: Table, frame: pl.DataFrame, specs: list[FieldSpec], unreadable: dict[str, str]
+) -> pl.DataFrame:
     positions = _positions(table, specs)
     for cell in unreadable:
         if cell in positions:
             name, row = positions[cell]
             mask = pl.col(ROW) == row if ROW in frame.columns else pl.lit(True)
-            frame = frame.with_columns(pl.when(mask).then(None).otherwise(pl.col(name)).alias(name))
+            typed = name + "__typed"
+            frame = frame.with_columns(
+                pl.when(mask).then(None).otherwise(pl.col(typed)).alias(typed)
+            )
     return frame
 
 
-def _finding(table: Table, spec: FieldSpec, kind: Failure, text: str | None, row: int, cell: str
-             ) -> Finding:
+def _finding(
+    table: Table, spec: FieldSpec, kind: Failure, text: str | None, row: int, cell: str
+) -> Finding:
     name = spec.name
     value = shown(text, identifier=spec.identifier)
     if kind is Failure.BLANK:
@@ -182,8 +241,11 @@ def _finding(table: Table, spec: FieldSpec, kind: Failure, text: str | None, row
         message = f"{name} {value} is not in the required form. {spec.description}"
     else:
         message = f"{name} {value} is not {_EXPECTED[spec.kind]}."
-    rule = spec.rule if spec.rule and kind in (Failure.CODE, Failure.FORM, Failure.TYPE) \
+    rule = (
+        spec.rule
+        if spec.rule and kind in (Failure.CODE, Failure.FORM, Failure.TYPE)
         else _RULE[kind]
+    )
     return finding(rule, message, sheet=table.spec.name, cell=cell, row=row, column=name)
 
 

@@ -15,13 +15,17 @@ def pairing_problem(current: FileReport, previous: FileReport, reference: Refere
     """
     for report, role in ((current, "the return"), (previous, "the --previous return")):
         if report.council_code is None or report.period is None:
-            return (f"{role} {report.path} has no valid council_code and period on its About "
-                    "sheet, so the two returns cannot be paired.")
+            return (
+                f"{role} {report.path} has no valid council_code and period on its About "
+                "sheet, so the two returns cannot be paired."
+            )
     assert current.period and previous.period and current.council_code and previous.council_code
     this, before = Period.parse(current.period), Period.parse(previous.period)
     if this is None or before is None or before != this.previous():
-        return (f"--previous is for {previous.period}, but the period before {current.period} "
-                f"is {this.previous() if this else 'unknown'}.")
+        return (
+            f"--previous is for {previous.period}, but the period before {current.period} "
+            f"is {this.previous() if this else 'unknown'}."
+        )
     council = reference.lookup(current.council_code)
     earlier = reference.lookup(previous.council_code)
     if council is None or earlier is None:
@@ -31,5 +35,7 @@ def pairing_problem(current: FileReport, previous: FileReport, reference: Refere
     predecessor = reference.continues(council.gss_code)
     if predecessor is not None and predecessor.gss_code == earlier.gss_code:
         return None
-    return (f"--previous is {earlier.name} ({previous.council_code})'s return, not "
-            f"{council.name}'s ({current.council_code}) or its one-to-one predecessor's.")
+    return (
+        f"--previous is {earlier.name} ({previous.council_code})'s return, not "
+        f"{council.name}'s ({current.council_code}) or its one-to-one predecessor's."
+    )

@@ -9,6 +9,7 @@ they do not look like an identifier, and never at length.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: UK postcodes, with or without the space: outward code then inward code.
@@ -26,7 +27,9 @@ def nhs_number_valid(digits: str) -> bool:
     """
     if len(digits) != 10 or not digits.isdigit():
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1)))
+    total = sum(
+        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
+    )
     check = 11 - total % 11
     check = 0 if check == 11 else check
     return check != 10 and check == int(digits[9])
@@ -57,7 +60,22 @@ def shown(text: str | None, *, identifier: bool = False) -> str:
     return '"' + value.replace('"', "'") + '"'
 
 
-def identifier_kind_expr(column: str) -> object:
+#: A cheap test every identifier passes (digits with separators, an @, a postcode), so the
+#: full classification runs only on the few values that might be one.
+CANDIDATE = rf"^[0-9][0-9\t -]{{8,}}[0-9]$|@|{POSTCODE}"
+
+
+def identifier_rows(frame: Any, column: str) -> Any:
+    """Rows of ``frame`` whose ``column`` looks like an identifier, its kind in ``_kind``."""
+    import polars as pl
+
+    candidates = frame.filter(pl.col(column).str.strip_chars().str.contains(CANDIDATE))
+    return candidates.with_columns(identifier_kind_expr(column).alias("_kind")).filter(
+        pl.col("_kind").is_not_null()
+    )
+
+
+def identifier_kind_expr(column: str) -> Any:
     """:func:`identifier_kind` as a polars expression over a text column (null when none).
 
     Vectorised because a Clients sheet has tens of thousands of references.
@@ -71,11 +89,17 @@ def identifier_kind_expr(column: str) -> object:
     )
     check = 11 - weighted % 11
     check = pl.when(check == 11).then(0).otherwise(check)
-    nhs = digits.str.contains(r"^[0-9]{10}$") & (check != 10) & (
-        check == digits.str.slice(9, 1).cast(pl.Int64, strict=False))
+    nhs = (
+        digits.str.contains(r"^[0-9]{10}$")
+        & (check != 10)
+        & (check == digits.str.slice(9, 1).cast(pl.Int64, strict=False))
+    )
     return (
-        pl.when(nhs).then(pl.lit("an NHS number"))
-        .when(value.str.contains(_EMAIL.pattern)).then(pl.lit("an email address"))
-        .when(value.str.contains(POSTCODE)).then(pl.lit("a postcode"))
+        pl.when(nhs)
+        .then(pl.lit("an NHS number"))
+        .when(value.str.contains(_EMAIL.pattern))
+        .then(pl.lit("an email address"))
+        .when(value.str.contains(POSTCODE))
+        .then(pl.lit("a postcode"))
         .otherwise(None)
     )

@@ -73,7 +73,8 @@ class Report:
         """Each finding as a list of the named fields, for tests and quick looks."""
         return [
             [finding.to_dict()[key] for key in keys]
-            for report in self.files for finding in report.findings
+            for report in self.files
+            for finding in report.findings
         ]
 
     def to_frame(self) -> Any:
@@ -81,12 +82,25 @@ class Report:
         import polars as pl
 
         rows = [
-            {"path": report.path, **{k: v for k, v in f.to_dict().items() if k != "evidence"},
-             "evidence": json.dumps(f.evidence) if f.evidence is not None else None}
-            for report in self.files for f in report.findings
+            {
+                "path": report.path,
+                **{k: v for k, v in f.to_dict().items() if k != "evidence"},
+                "evidence": json.dumps(f.evidence) if f.evidence is not None else None,
+            }
+            for report in self.files
+            for f in report.findings
         ]
-        schema = {"path": pl.String, "rule": pl.String, "severity": pl.String,
-                  "message": pl.String, "sheet": pl.String, "cell": pl.String,
-                  "row": pl.Int64, "column": pl.String, "scope": pl.String,
-                  "explained": pl.Boolean, "evidence": pl.String}
+        schema = {
+            "path": pl.String,
+            "rule": pl.String,
+            "severity": pl.String,
+            "message": pl.String,
+            "sheet": pl.String,
+            "cell": pl.String,
+            "row": pl.Int64,
+            "column": pl.String,
+            "scope": pl.String,
+            "explained": pl.Boolean,
+            "evidence": pl.String,
+        }
         return pl.DataFrame(rows, schema=schema)

@@ -42,7 +42,7 @@ def load_schemas() -> dict[str, dict[str, Any]]:
 
 
 def registry() -> Any:
-    """A ``referencing.Registry`` holding every schema under its ``$id``, so $refs resolve offline."""
+    """A ``referencing.Registry`` of every schema under its ``$id``, so $refs resolve offline."""
     from referencing import Registry, Resource
 
     return Registry().with_resources(

@@ -24,45 +24,89 @@ from returns_kit.workbook.tables import ROW, Table
 
 # Printable ASCII, some Latin-1 and the white space spreadsheets leave behind.
 ALPHABET = st.characters(codec="latin-1", exclude_categories=("Cc",)) | st.sampled_from(
-    [" ", "\t", "\u00a0", "£", ",", ".", "-", "/"])
+    [" ", "\t", "\u00a0", "£", ",", ".", "-", "/"]
+)
 
 junk = st.text(ALPHABET, max_size=12)
 blank = st.sampled_from([None, "", "  ", "\t", "\u00a0"])
 
 
 def _whole() -> st.SearchStrategy[str]:
-    n = st.integers(-10**6, 10**12)
+    n = st.integers(-(10**6), 10**12)
     return st.one_of(
-        n.map(str), n.map(lambda v: f"{v:,}"), n.map(lambda v: f"{v}.0"),
-        st.floats(-1e6, 1e6, allow_nan=False).map(repr), st.sampled_from(
-            ["12.000000000000002", "1e3", "1,23", "1,2345", "+5", ".5", "1.", "9" * 25,
-             "1e400", "-0"]))
+        n.map(str),
+        n.map(lambda v: f"{v:,}"),
+        n.map(lambda v: f"{v}.0"),
+        st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+        st.sampled_from(
+            [
+                "12.000000000000002",
+                "1e3",
+                "1,23",
+                "1,2345",
+                "+5",
+                ".5",
+                "1.",
+                "9" * 25,
+                "1e400",
+                "-0",
+            ]
+        ),
+    )
 
 
 def _number(money: bool) -> st.SearchStrategy[str]:
     x = st.floats(-1e7, 1e9, allow_nan=False, allow_infinity=False)
     forms = [x.map(repr), x.map(lambda v: f"{v:,.2f}"), _whole()]
     if money:
-        forms += [x.map(lambda v: f"£{v:,.2f}"), x.map(lambda v: f"-£{abs(v):.2f}"),
-                  st.just("£ 12"), st.just("££5")]
+        forms += [
+            x.map(lambda v: f"£{v:,.2f}"),
+            x.map(lambda v: f"-£{abs(v):.2f}"),
+            st.just("£ 12"),
+            st.just("££5"),
+        ]
     return st.one_of(*forms)
 
 
 def _date() -> st.SearchStrategy[str]:
     d = st.dates(dt.date(1890, 1, 1), dt.date(3010, 12, 31))
     return st.one_of(
-        d.map(lambda v: v.isoformat()), d.map(lambda v: f"{v.isoformat()} 00:00:00"),
-        d.map(lambda v: f"{v.day}/{v.month}/{v.year}"), d.map(lambda v: v.strftime("%d/%m/%Y")),
-        st.integers(10_000, 99_999).map(str), st.integers(10_000, 99_999).map(lambda v: f"{v}.5"),
-        st.sampled_from(["2014-02-30", "31/02/2014", "0000-01-01", "2014-13-01", "2014/03/31",
-                         "2014-03-31T10:00", "1899-12-31"]))
+        d.map(lambda v: v.isoformat()),
+        d.map(lambda v: f"{v.isoformat()} 00:00:00"),
+        d.map(lambda v: f"{v.day}/{v.month}/{v.year}"),
+        d.map(lambda v: v.strftime("%d/%m/%Y")),
+        st.integers(10_000, 99_999).map(str),
+        st.integers(10_000, 99_999).map(lambda v: f"{v}.5"),
+        st.sampled_from(
+            [
+                "2014-02-30",
+                "31/02/2014",
+                "0000-01-01",
+                "2014-13-01",
+                "2014/03/31",
+                "2014-03-31T10:00",
+                "1899-12-31",
+            ]
+        ),
+    )
 
 
 def _code(spec: FieldSpec) -> st.SearchStrategy[str]:
     choices = [c for pair in spec.codes for c in pair]
-    variants = st.sampled_from(choices).flatmap(lambda c: st.sampled_from(
-        [c, c.lower(), c.upper(), f"  {c} ", c.replace("_", " "), c.replace("_", "-"),
-         c.replace(" ", "_"), c + "x"]))
+    variants = st.sampled_from(choices).flatmap(
+        lambda c: st.sampled_from(
+            [
+                c,
+                c.lower(),
+                c.upper(),
+                f"  {c} ",
+                c.replace("_", " "),
+                c.replace("_", "-"),
+                c.replace(" ", "_"),
+                c + "x",
+            ]
+        )
+    )
     return variants
 
 
@@ -78,8 +122,14 @@ def _text(spec: FieldSpec) -> st.SearchStrategy[str]:
 
 
 def cell_strategy(spec: FieldSpec) -> st.SearchStrategy[str | None]:
-    kinds = {"integer": _whole, "number": lambda: _number(False), "money": lambda: _number(True),
-             "date": _date, "code": lambda: _code(spec), "text": lambda: _text(spec)}
+    kinds = {
+        "integer": _whole,
+        "number": lambda: _number(False),
+        "money": lambda: _number(True),
+        "date": _date,
+        "code": lambda: _code(spec),
+        "text": lambda: _text(spec),
+    }
     typed = kinds[spec.kind]()
     return st.one_of(typed, typed, blank, junk)
 
@@ -109,14 +159,19 @@ def reference_verdict(sheet: SheetSpec, row: dict[str, str | None]) -> tuple[set
     return failing, {k: v for k, v in values.items() if k not in failing}
 
 
-def compiled_verdict(sheet: SheetSpec, rows: list[dict[str, str | None]]
-                     ) -> tuple[list[set[str]], list[dict]]:
+def compiled_verdict(
+    sheet: SheetSpec, rows: list[dict[str, str | None]]
+) -> tuple[list[set[str]], list[dict]]:
     frame = pl.DataFrame(rows, schema={name: pl.String for name in sheet.field_names})
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
     letters = {name: column_letter(i) for i, name in enumerate(sheet.field_names)}
     if sheet.layout == "fields":
-        table = Table(sheet, sheet.name, frame.drop(ROW),
-                      field_cells={name: (2 + i, "B") for i, name in enumerate(sheet.field_names)})
+        table = Table(
+            sheet,
+            sheet.name,
+            frame.drop(ROW),
+            field_cells={name: (2 + i, "B") for i, name in enumerate(sheet.field_names)},
+        )
     else:
         table = Table(sheet, sheet.name, frame, letters=letters)
     checked = check_table(table)
@@ -130,9 +185,13 @@ def compiled_verdict(sheet: SheetSpec, rows: list[dict[str, str | None]]
         failing[index].add(name)
     values = []
     for index, typed in enumerate(checked.frame.drop(ROW, strict=False).iter_rows(named=True)):
-        values.append({
-            k: v.isoformat() if isinstance(v, dt.date) else v
-            for k, v in typed.items() if v is not None and k not in failing[index]})
+        values.append(
+            {
+                k: v.isoformat() if isinstance(v, dt.date) else v
+                for k, v in typed.items()
+                if v is not None and k not in failing[index]
+            }
+        )
     return failing, values
 
 
@@ -141,8 +200,11 @@ def test_compiled_checks_agree_with_jsonschema(sheet_name: str) -> None:
     sheet = sheet_specs()[sheet_name]
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(rows_strategy(sheet) if sheet.layout == "table"
-           else rows_strategy(sheet).map(lambda rows: rows[:1]))
+    @given(
+        rows_strategy(sheet)
+        if sheet.layout == "table"
+        else rows_strategy(sheet).map(lambda rows: rows[:1])
+    )
     def check(rows: list[dict[str, str | None]]) -> None:
         failing, values = compiled_verdict(sheet, rows)
         for index, row in enumerate(rows):
@@ -156,9 +218,17 @@ def test_compiled_checks_agree_with_jsonschema(sheet_name: str) -> None:
 def test_generated_rows_include_both_verdicts() -> None:
     """Guard against a generator that only ever makes valid (or only invalid) cells."""
     sheet = sheet_specs()["Budgets"]
-    good = {"age_band": "18 to 64", "support_reason": "unknown", "people_total": "1,234.0",
-            "dp_self_managed": "1", "dp_part": "0", "third_party_managed": "0", "isf": "0",
-            "council_managed": "0", "no_personal_budget": "1233"}
+    good = {
+        "age_band": "18 to 64",
+        "support_reason": "unknown",
+        "people_total": "1,234.0",
+        "dp_self_managed": "1",
+        "dp_part": "0",
+        "third_party_managed": "0",
+        "isf": "0",
+        "council_managed": "0",
+        "no_personal_budget": "1233",
+    }
     bad = {**good, "people_total": "lots", "age_band": "18-65", "isf": "-1", "dp_part": None}
     failing, _ = compiled_verdict(sheet, [good, bad])
     assert failing == [set(), {"people_total", "age_band", "isf", "dp_part"}]

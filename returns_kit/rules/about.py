@@ -56,7 +56,7 @@ def council_name_matches(context: ReturnContext) -> Iterator[Finding]:
         return
     yield finding(
         "A003",
-        f"council_name {shown(name)} differs from the reference name \"{council.name}\" for "
+        f'council_name {shown(name)} differs from the reference name "{council.name}" for '
         f"{council.gss_code}.",
         **_at(context, "council_name"),
     )

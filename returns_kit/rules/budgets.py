@@ -13,8 +13,14 @@ from returns_kit.rules.registry import implements
 from returns_kit.schema import sheet_specs
 
 KEY = ("age_band", "support_reason")
-BUDGET_TYPES = ("dp_self_managed", "dp_part", "third_party_managed", "isf", "council_managed",
-                "no_personal_budget")
+BUDGET_TYPES = (
+    "dp_self_managed",
+    "dp_part",
+    "third_party_managed",
+    "isf",
+    "council_managed",
+    "no_personal_budget",
+)
 
 
 def scope_of(first: str | None, second: str | None) -> str | None:
@@ -33,9 +39,11 @@ def duplicate_rows(sheet: Sheet, key: tuple[str, str], rule: str) -> Iterator[Fi
         scope = scope_of(row[key[0]], row[key[1]])
         yield finding(
             rule,
-            f"This row repeats {scope}, already given in row {row['_first']}; keep one row "
-            "for it.",
-            sheet=sheet.name, cell=sheet.cell(key[0], row[ROW]), row=row[ROW], scope=scope,
+            f"This row repeats {scope}, already given in row {row['_first']}; keep one row for it.",
+            sheet=sheet.name,
+            cell=sheet.cell(key[0], row[ROW]),
+            row=row[ROW],
+            scope=scope,
         )
 
 
@@ -59,7 +67,8 @@ def budgets_missing_row(context: ReturnContext) -> Iterator[Finding]:
                 yield finding(
                     "B002",
                     f"No row for {age}/{reason}; add it, with zeros if nobody is in it.",
-                    sheet="Budgets", scope=f"{age}/{reason}",
+                    sheet="Budgets",
+                    scope=f"{age}/{reason}",
                 )
 
 
@@ -69,14 +78,18 @@ def budgets_sum(context: ReturnContext) -> Iterator[Finding]:
     if sheet is None or not sheet.has("people_total", *BUDGET_TYPES):
         return
     rows = sheet.complete("people_total", *BUDGET_TYPES).with_columns(
-        pl.sum_horizontal(BUDGET_TYPES).alias("_sum"))
+        pl.sum_horizontal(BUDGET_TYPES).alias("_sum")
+    )
     for row in rows.filter(pl.col("_sum") != pl.col("people_total")).iter_rows(named=True):
         scope = scope_of(row.get("age_band"), row.get("support_reason"))
         yield finding(
             "B003",
             f"people_total is {row['people_total']:,} but the six budget types add up to "
             f"{row['_sum']:,}.",
-            sheet="Budgets", cell=sheet.cell("people_total", row[ROW]), row=row[ROW],
-            column="people_total", scope=scope,
+            sheet="Budgets",
+            cell=sheet.cell("people_total", row[ROW]),
+            row=row[ROW],
+            column="people_total",
+            scope=scope,
             evidence={"people_total": row["people_total"], "sum_of_budget_types": row["_sum"]},
         )

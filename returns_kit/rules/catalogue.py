@@ -12,7 +12,7 @@ from typing import Any
 
 from returns_kit.findings import Finding, Severity
 
-E, Q, W, I = Severity.ERROR, Severity.QUERY, Severity.WARNING, Severity.INFO
+ERROR, QUERY, WARNING, INFO = Severity.ERROR, Severity.QUERY, Severity.WARNING, Severity.INFO
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,88 +26,222 @@ class Rule:
 
 
 _RULES = [
-    Rule("F001", "unreadable-workbook", E,
-         "Not a readable workbook: not a zip, corrupt, encrypted, or not a spreadsheet format."),
-    Rule("F002", "macro-or-legacy-workbook", E,
-         "Macro-enabled (.xlsm) or legacy binary (.xls) workbook; save it as .xlsx."),
-    Rule("F003", "over-limits", E,
-         "Over the limits: 50 MB on disk, 500 MB uncompressed, 1,048,576 rows in a sheet."),
-    Rule("F004", "missing-sheet", E, "A required sheet (About, Budgets, Services) is missing."),
-    Rule("F005", "missing-column", E,
-         "A required column is missing, or the header row cannot be found."),
-    Rule("F006", "ignored-sheet", I,
-         "A sheet that is not part of the return is ignored.", "returns_kit"),
-    Rule("F007", "ignored-column", W,
-         "A column that is not part of the return is ignored.", "returns_kit"),
-    Rule("F008", "blank-row", E,
-         "A blank row in the middle of a table (blank rows at the end are ignored).",
-         "returns_kit"),
-    Rule("F009", "duplicate-heading", E,
-         "Two sheets, columns or About fields have the same name once case and spaces are "
-         "folded, so it is unclear which one to read.", "returns_kit"),
-    Rule("V001", "wrong-type", E, "A value has the wrong type or form."),
-    Rule("V002", "unknown-code", E, "A code is not in its list (codes and labels are accepted)."),
-    Rule("V003", "out-of-range", E, "A value is out of range."),
-    Rule("V004", "required-blank", E, "A required value is blank."),
-    Rule("V005", "formula-without-value", E,
-         "A formula cell has no cached value (or holds a spreadsheet error such as #DIV/0!); "
-         "recalculate and save the workbook in a spreadsheet program.", "returns_kit"),
-    Rule("A001", "unsupported-schema-version", E, "schema_version is not supported."),
-    Rule("A002", "not-a-council-in-period", E,
-         "council_code is not a council with adult social services responsibilities in that "
-         "period."),
-    Rule("A003", "council-name-differs", W, "council_name differs from the reference name."),
-    Rule("A004", "period-malformed-or-open", E,
-         "period is malformed, or had not ended at submitted_on."),
-    Rule("A005", "period-outside-reference", E,
-         "period lies outside the years the reference list covers (2009-10 onwards).",
-         "returns_kit"),
-    Rule("A006", "unknown-about-field", W,
-         "An About field that is not part of the return is ignored.", "returns_kit"),
-    Rule("B001", "budgets-duplicate-row", E, "A Budgets row (age band and support reason) is "
-         "duplicated."),
-    Rule("B002", "budgets-missing-row", E, "A Budgets row (age band and support reason) is "
-         "missing."),
-    Rule("B003", "budgets-sum", E, "people_total is not the sum of the six budget types."),
-    Rule("S001", "services-duplicate-row", E,
-         "A Services row (service type and arrangement) is duplicated."),
-    Rule("S002", "planned-hours-missing", E,
-         "Planned hours missing on a home care or personal assistant row."),
-    Rule("S003", "isf-mismatch", E,
-         "ISF budgets without ISF services, or ISF services without ISF budgets."),
-    Rule("S004", "direct-payment-mismatch", E,
-         "Direct payment budgets (self-managed, part, third-party) without services bought by "
-         "direct payment, or the reverse."),
-    Rule("S005", "spend-per-person", Q,
-         "Spend per person on a Services row below £100 or above £500,000 a year."),
-    Rule("C001", "direct-identifier", E,
-         "A client_ref or provider_ref looks like a direct identifier (NHS number, email, UK "
-         "postcode); the value is never repeated in any output."),
-    Rule("C002", "client-inconsistent", E,
-         "A client's age band, support reason or budget type differs between rows."),
-    Rule("C003", "clients-budgets-differ", E, "Counts derived from Clients differ from Budgets."),
-    Rule("C004", "clients-services-differ", E,
-         "People per service and arrangement derived from Clients differ from Services."),
-    Rule("C005", "provider-missing", E,
-         "provider_ref blank where arrangement is not DIRECT_PAYMENT."),
-    Rule("C006", "allocation-date", E,
-         "allocation_notified_on blank for a personal budget, or after the snapshot date."),
-    Rule("C007", "nominal-budgets", Q, "More than 20% of council-managed budgets are nominal."),
-    Rule("P001", "pb-rate-jump", Q,
-         "Personal budget rate up 10 percentage points or more on the previous period."),
-    Rule("P002", "suspected-relabelling", Q,
-         "P001, while the choice rate moved less than 2 points and the services did not change."),
-    Rule("P003", "clients-relabelled", Q,
-         "50 or more clients moved from NO_PERSONAL_BUDGET to COUNCIL_MANAGED with the same "
-         "services, arrangements, providers and cost."),
-    Rule("P004", "people-total-change", Q, "people_total changed by more than 25%."),
-    Rule("P005", "no-comparison", I,
-         "No comparison: the previous period lies across a council reorganisation or a known "
-         "series break."),
-    Rule("E001", "explanation-too-short", W,
-         "An explanation is shorter than 20 characters, so it explains nothing.", "returns_kit"),
-    Rule("E002", "explanation-not-a-query", W,
-         "An explanation names a rule that does not exist or is not a query.", "returns_kit"),
+    Rule(
+        "F001",
+        "unreadable-workbook",
+        ERROR,
+        "Not a readable workbook: not a zip, corrupt, encrypted, or not a spreadsheet format.",
+    ),
+    Rule(
+        "F002",
+        "macro-or-legacy-workbook",
+        ERROR,
+        "Macro-enabled (.xlsm) or legacy binary (.xls) workbook; save it as .xlsx.",
+    ),
+    Rule(
+        "F003",
+        "over-limits",
+        ERROR,
+        "Over the limits: 50 MB on disk, 500 MB uncompressed, 1,048,576 rows in a sheet.",
+    ),
+    Rule("F004", "missing-sheet", ERROR, "A required sheet (About, Budgets, Services) is missing."),
+    Rule(
+        "F005",
+        "missing-column",
+        ERROR,
+        "A required column is missing, or the header row cannot be found.",
+    ),
+    Rule(
+        "F006",
+        "ignored-sheet",
+        INFO,
+        "A sheet that is not part of the return is ignored.",
+        "returns_kit",
+    ),
+    Rule(
+        "F007",
+        "ignored-column",
+        WARNING,
+        "A column that is not part of the return is ignored.",
+        "returns_kit",
+    ),
+    Rule(
+        "F008",
+        "blank-row",
+        ERROR,
+        "A blank row in the middle of a table (blank rows at the end are ignored).",
+        "returns_kit",
+    ),
+    Rule(
+        "F009",
+        "duplicate-heading",
+        ERROR,
+        "Two sheets, columns or About fields have the same name once case and spaces are "
+        "folded, so it is unclear which one to read.",
+        "returns_kit",
+    ),
+    Rule("V001", "wrong-type", ERROR, "A value has the wrong type or form."),
+    Rule(
+        "V002", "unknown-code", ERROR, "A code is not in its list (codes and labels are accepted)."
+    ),
+    Rule("V003", "out-of-range", ERROR, "A value is out of range."),
+    Rule("V004", "required-blank", ERROR, "A required value is blank."),
+    Rule(
+        "V005",
+        "formula-without-value",
+        ERROR,
+        "A formula cell has no cached value (or holds a spreadsheet error such as #DIV/0!); "
+        "recalculate and save the workbook in a spreadsheet program.",
+        "returns_kit",
+    ),
+    Rule("A001", "unsupported-schema-version", ERROR, "schema_version is not supported."),
+    Rule(
+        "A002",
+        "not-a-council-in-period",
+        ERROR,
+        "council_code is not a council with adult social services responsibilities in that period.",
+    ),
+    Rule("A003", "council-name-differs", WARNING, "council_name differs from the reference name."),
+    Rule(
+        "A004",
+        "period-malformed-or-open",
+        ERROR,
+        "period is malformed, or had not ended at submitted_on.",
+    ),
+    Rule(
+        "A005",
+        "period-outside-reference",
+        ERROR,
+        "period lies outside the years the reference list covers (2009-10 onwards).",
+        "returns_kit",
+    ),
+    Rule(
+        "A006",
+        "unknown-about-field",
+        WARNING,
+        "An About field that is not part of the return is ignored.",
+        "returns_kit",
+    ),
+    Rule(
+        "B001",
+        "budgets-duplicate-row",
+        ERROR,
+        "A Budgets row (age band and support reason) is duplicated.",
+    ),
+    Rule(
+        "B002",
+        "budgets-missing-row",
+        ERROR,
+        "A Budgets row (age band and support reason) is missing.",
+    ),
+    Rule("B003", "budgets-sum", ERROR, "people_total is not the sum of the six budget types."),
+    Rule(
+        "S001",
+        "services-duplicate-row",
+        ERROR,
+        "A Services row (service type and arrangement) is duplicated.",
+    ),
+    Rule(
+        "S002",
+        "planned-hours-missing",
+        ERROR,
+        "Planned hours missing on a home care or personal assistant row.",
+    ),
+    Rule(
+        "S003",
+        "isf-mismatch",
+        ERROR,
+        "ISF budgets without ISF services, or ISF services without ISF budgets.",
+    ),
+    Rule(
+        "S004",
+        "direct-payment-mismatch",
+        ERROR,
+        "Direct payment budgets (self-managed, part, third-party) without services bought by "
+        "direct payment, or the reverse.",
+    ),
+    Rule(
+        "S005",
+        "spend-per-person",
+        QUERY,
+        "Spend per person on a Services row below £100 or above £500,000 a year.",
+    ),
+    Rule(
+        "C001",
+        "direct-identifier",
+        ERROR,
+        "A client_ref or provider_ref looks like a direct identifier (NHS number, email, UK "
+        "postcode); the value is never repeated in any output.",
+    ),
+    Rule(
+        "C002",
+        "client-inconsistent",
+        ERROR,
+        "A client's age band, support reason or budget type differs between rows.",
+    ),
+    Rule(
+        "C003", "clients-budgets-differ", ERROR, "Counts derived from Clients differ from Budgets."
+    ),
+    Rule(
+        "C004",
+        "clients-services-differ",
+        ERROR,
+        "People per service and arrangement derived from Clients differ from Services.",
+    ),
+    Rule(
+        "C005",
+        "provider-missing",
+        ERROR,
+        "provider_ref blank where arrangement is not DIRECT_PAYMENT.",
+    ),
+    Rule(
+        "C006",
+        "allocation-date",
+        ERROR,
+        "allocation_notified_on blank for a personal budget, or after the snapshot date.",
+    ),
+    Rule("C007", "nominal-budgets", QUERY, "More than 20% of council-managed budgets are nominal."),
+    Rule(
+        "P001",
+        "pb-rate-jump",
+        QUERY,
+        "Personal budget rate up 10 percentage points or more on the previous period.",
+    ),
+    Rule(
+        "P002",
+        "suspected-relabelling",
+        QUERY,
+        "P001, while the choice rate moved less than 2 points and the services did not change.",
+    ),
+    Rule(
+        "P003",
+        "clients-relabelled",
+        QUERY,
+        "50 or more clients moved from NO_PERSONAL_BUDGET to COUNCIL_MANAGED with the same "
+        "services, arrangements, providers and cost.",
+    ),
+    Rule("P004", "people-total-change", QUERY, "people_total changed by more than 25%."),
+    Rule(
+        "P005",
+        "no-comparison",
+        INFO,
+        "No comparison: the previous period lies across a council reorganisation or a known "
+        "series break.",
+    ),
+    Rule(
+        "E001",
+        "explanation-too-short",
+        WARNING,
+        "An explanation is shorter than 20 characters, so it explains nothing.",
+        "returns_kit",
+    ),
+    Rule(
+        "E002",
+        "explanation-not-a-query",
+        WARNING,
+        "An explanation names a rule that does not exist or is not a query.",
+        "returns_kit",
+    ),
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

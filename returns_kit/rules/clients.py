@@ -9,13 +9,14 @@ inconsistency is reported once rather than again as a count difference.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 
 from returns_kit.findings import Finding
-from returns_kit.privacy import identifier_kind_expr
-from returns_kit.rules.budgets import BUDGET_TYPES, KEY as BUDGET_KEY, scope_of
+from returns_kit.privacy import identifier_rows
+from returns_kit.rules.budgets import BUDGET_TYPES, scope_of
+from returns_kit.rules.budgets import KEY as BUDGET_KEY
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.registry import implements
@@ -41,8 +42,11 @@ def _with_client(sheet: Sheet) -> pl.DataFrame:
 def _first_rows(sheet: Sheet) -> pl.DataFrame:
     """One row per client: their first row's age band, support reason and budget type."""
     fields = [name for name in CLIENT_FIELDS if sheet.has(name)]
-    return _with_client(sheet).group_by(CLIENT, maintain_order=True).agg(
-        pl.col(name).first() for name in fields)
+    return (
+        _with_client(sheet)
+        .group_by(CLIENT, maintain_order=True)
+        .agg(pl.col(name).first() for name in fields)
+    )
 
 
 @implements("C001")
@@ -53,14 +57,16 @@ def direct_identifier(context: ReturnContext) -> Iterator[Finding]:
     for name in ("client_ref", "provider_ref"):
         if name not in sheet.table.frame.columns:
             continue
-        kinds = sheet.table.frame.select(
-            pl.col(ROW), cast(pl.Expr, identifier_kind_expr(name)).alias("_kind"))
-        for row, kind in kinds.filter(pl.col("_kind").is_not_null()).iter_rows():
+        found = identifier_rows(sheet.table.frame.select(ROW, name), name)
+        for row, _, kind in found.iter_rows():
             yield finding(
                 "C001",
                 f"This {name} looks like {kind}, a direct identifier; replace it with the "
                 "council's pseudonymous reference. The value is not repeated here.",
-                sheet="Clients", cell=sheet.cell(name, row), row=row, column=name,
+                sheet="Clients",
+                cell=sheet.cell(name, row),
+                row=row,
+                column=name,
             )
 
 
@@ -73,30 +79,42 @@ def client_inconsistent(context: ReturnContext) -> Iterator[Finding]:
     for name in CLIENT_FIELDS:
         if not sheet.has(name):
             continue
-        differing = rows.filter(pl.col(name).is_not_null()).with_columns(
-            pl.col(name).first().over(CLIENT).alias("_first"),
-            pl.col(ROW).first().over(CLIENT).alias("_first_row"),
-        ).filter(pl.col(name) != pl.col("_first"))
+        differing = (
+            rows.filter(pl.col(name).is_not_null())
+            .with_columns(
+                pl.col(name).first().over(CLIENT).alias("_first"),
+                pl.col(ROW).first().over(CLIENT).alias("_first_row"),
+            )
+            .filter(pl.col(name) != pl.col("_first"))
+        )
         # One finding per client and field: the first row that departs from the client's first.
         for row in differing.group_by(CLIENT, maintain_order=True).first().iter_rows(named=True):
             yield finding(
                 "C002",
                 f"{name} is {row[name]} here but {row['_first']} on this client's first row "
                 f"(row {row['_first_row']}); a client has one {name} on every row.",
-                sheet="Clients", cell=sheet.cell(name, row[ROW]), row=row[ROW], column=name,
+                sheet="Clients",
+                cell=sheet.cell(name, row[ROW]),
+                row=row[ROW],
+                column=name,
             )
 
 
 @implements("C003")
 def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
     clients, budgets = _clients(context), context.sheet("Budgets")
-    if clients is None or budgets is None or not clients.has(*CLIENT_FIELDS) \
-            or not budgets.has(*BUDGET_KEY):
+    if (
+        clients is None
+        or budgets is None
+        or not clients.has(*CLIENT_FIELDS)
+        or not budgets.has(*BUDGET_KEY)
+    ):
         return
     people = _first_rows(clients).drop_nulls(list(CLIENT_FIELDS))
     derived = people.group_by(*BUDGET_KEY, "budget_type").len()
     counts: dict[tuple[Any, ...], int] = {
-        (age, reason, budget.lower()): n for age, reason, budget, n in derived.iter_rows()}
+        (age, reason, budget.lower()): n for age, reason, budget, n in derived.iter_rows()
+    }
     totals: dict[tuple[Any, ...], int] = {}
     for (age, reason, _), n in counts.items():
         totals[(age, reason)] = totals.get((age, reason), 0) + n
@@ -107,16 +125,20 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
             given = row[name]
             if given is None:
                 continue
-            from_clients = totals.get(key, 0) if name == "people_total" else counts.get(
-                (*key, name), 0)
+            from_clients = (
+                totals.get(key, 0) if name == "people_total" else counts.get((*key, name), 0)
+            )
             if given != from_clients:
                 scope = scope_of(*key)
                 yield finding(
                     "C003",
                     f"{name} is {given:,} here but the Clients sheet has {from_clients:,} "
                     f"such people for {scope}.",
-                    sheet="Budgets", cell=budgets.cell(name, row[ROW]), row=row[ROW],
-                    column=name, scope=scope,
+                    sheet="Budgets",
+                    cell=budgets.cell(name, row[ROW]),
+                    row=row[ROW],
+                    column=name,
+                    scope=scope,
                     evidence={"budgets": given, "clients": from_clients},
                 )
 
@@ -124,11 +146,19 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
 @implements("C004")
 def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
     clients, services = _clients(context), context.sheet("Services")
-    if clients is None or services is None or not clients.has(*SERVICE_KEY) \
-            or not services.has(*SERVICE_KEY, "people"):
+    if (
+        clients is None
+        or services is None
+        or not clients.has(*SERVICE_KEY)
+        or not services.has(*SERVICE_KEY, "people")
+    ):
         return
-    derived = _with_client(clients).drop_nulls(list(SERVICE_KEY)).group_by(SERVICE_KEY).agg(
-        pl.col(CLIENT).n_unique().alias("n"))
+    derived = (
+        _with_client(clients)
+        .drop_nulls(list(SERVICE_KEY))
+        .group_by(SERVICE_KEY)
+        .agg(pl.col(CLIENT).n_unique().alias("n"))
+    )
     counts = {(s, a): n for s, a, n in derived.iter_rows()}
     seen = set()
     for row in services.complete(*SERVICE_KEY).iter_rows(named=True):
@@ -141,8 +171,11 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
                 "C004",
                 f"people is {row['people']:,} here but the Clients sheet has {from_clients:,} "
                 f"people receiving {scope}.",
-                sheet="Services", cell=services.cell("people", row[ROW]), row=row[ROW],
-                column="people", scope=scope,
+                sheet="Services",
+                cell=services.cell("people", row[ROW]),
+                row=row[ROW],
+                column="people",
+                scope=scope,
                 evidence={"services": row["people"], "clients": from_clients},
             )
     for key in sorted(set(counts) - seen):
@@ -151,7 +184,9 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
             "C004",
             f"The Clients sheet has {counts[key]:,} people receiving {scope} but Services has "
             "no row for it.",
-            sheet="Services", scope=scope, evidence={"services": 0, "clients": counts[key]},
+            sheet="Services",
+            scope=scope,
+            evidence={"services": 0, "clients": counts[key]},
         )
 
 
@@ -159,7 +194,8 @@ def _blank_text(sheet: Sheet, name: str) -> pl.Series:
     if name not in sheet.table.frame.columns:
         return pl.Series([True] * sheet.typed.height)
     return sheet.table.frame.select(
-        pl.col(name).str.strip_chars().str.len_chars().fill_null(0) == 0).to_series()
+        pl.col(name).str.strip_chars().str.len_chars().fill_null(0) == 0
+    ).to_series()
 
 
 @implements("C005")
@@ -169,15 +205,20 @@ def provider_missing(context: ReturnContext) -> Iterator[Finding]:
         return
     has_column = "provider_ref" in sheet.table.frame.columns
     rows = sheet.typed.with_columns(_blank_text(sheet, "provider_ref").alias("_blank"))
-    missing = rows.filter(pl.col("_blank") & pl.col("arrangement").is_not_null()
-                          & (pl.col("arrangement") != "DIRECT_PAYMENT"))
+    missing = rows.filter(
+        pl.col("_blank")
+        & pl.col("arrangement").is_not_null()
+        & (pl.col("arrangement") != "DIRECT_PAYMENT")
+    )
     for row in missing.iter_rows(named=True):
         yield finding(
             "C005",
             f"provider_ref is blank on a {row['arrangement']} row; only services bought by "
             "direct payment may leave it blank.",
-            sheet="Clients", cell=sheet.cell("provider_ref", row[ROW]) if has_column else None,
-            row=row[ROW], column="provider_ref",
+            sheet="Clients",
+            cell=sheet.cell("provider_ref", row[ROW]) if has_column else None,
+            row=row[ROW],
+            column="provider_ref",
         )
 
 
@@ -195,15 +236,22 @@ def allocation_date(context: ReturnContext) -> Iterator[Finding]:
         late = pl.col("allocation_notified_on").fill_null(snapshot) > snapshot
     for row in holders.filter(pl.col("_blank") | late).iter_rows(named=True):
         if row["_blank"]:
-            message = (f"allocation_notified_on is blank for a {row['budget_type']} budget; a "
-                       "personal budget starts with telling the person their allocation.")
+            message = (
+                f"allocation_notified_on is blank for a {row['budget_type']} budget; a "
+                "personal budget starts with telling the person their allocation."
+            )
         else:
-            message = (f"allocation_notified_on {row['allocation_notified_on'].isoformat()} is "
-                       f"after the snapshot date {snapshot.isoformat() if snapshot else ''}.")
+            message = (
+                f"allocation_notified_on {row['allocation_notified_on'].isoformat()} is "
+                f"after the snapshot date {snapshot.isoformat() if snapshot else ''}."
+            )
         yield finding(
-            "C006", message, sheet="Clients",
+            "C006",
+            message,
+            sheet="Clients",
             cell=sheet.cell("allocation_notified_on", row[ROW]) if has_column else None,
-            row=row[ROW], column="allocation_notified_on",
+            row=row[ROW],
+            column="allocation_notified_on",
         )
 
 
@@ -216,20 +264,32 @@ def nominal_counts(context: ReturnContext) -> tuple[int, int] | None:
     """
     sheet = _clients(context)
     snapshot = context.snapshot
-    needed = ("budget_type", "allocation_notified_on", "support_plan_agreed_on",
-              "person_directs_support")
-    if sheet is None or snapshot is None or not all(
-            name in sheet.table.frame.columns for name in needed):
+    needed = (
+        "budget_type",
+        "allocation_notified_on",
+        "support_plan_agreed_on",
+        "person_directs_support",
+    )
+    if (
+        sheet is None
+        or snapshot is None
+        or not all(name in sheet.table.frame.columns for name in needed)
+    ):
         return None
     rows = _with_client(sheet)
     first_type = rows.group_by(CLIENT).agg(pl.col("budget_type").first())
-    met = rows.group_by(CLIENT).agg(pl.all_horizontal(
-        pl.col("allocation_notified_on").is_not_null()
-        & (pl.col("allocation_notified_on") <= snapshot),
-        pl.col("support_plan_agreed_on").is_not_null()
-        & (pl.col("support_plan_agreed_on") <= snapshot),
-        pl.col("person_directs_support") == "Y",
-    ).fill_null(False).all().alias("_real"))
+    met = rows.group_by(CLIENT).agg(
+        pl.all_horizontal(
+            pl.col("allocation_notified_on").is_not_null()
+            & (pl.col("allocation_notified_on") <= snapshot),
+            pl.col("support_plan_agreed_on").is_not_null()
+            & (pl.col("support_plan_agreed_on") <= snapshot),
+            pl.col("person_directs_support") == "Y",
+        )
+        .fill_null(False)
+        .all()
+        .alias("_real")
+    )
     managed = first_type.filter(pl.col("budget_type") == "COUNCIL_MANAGED").join(met, on=CLIENT)
     return managed.height, int((~managed["_real"]).sum())
 
@@ -249,6 +309,9 @@ def nominal_budgets(context: ReturnContext) -> Iterator[Finding]:
             f"their support. Above {context.thresholds.nominal_share_max:.0%} this must be "
             "explained.",
             sheet="Clients",
-            evidence={"council_managed": managed, "nominal": nominal,
-                      "nominal_share": round(share, 4)},
+            evidence={
+                "council_managed": managed,
+                "nominal": nominal,
+                "nominal_share": round(share, 4),
+            },
         )

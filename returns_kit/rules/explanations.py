@@ -29,9 +29,11 @@ def explanations(context: ReturnContext) -> list[Explanation]:
     minimum = context.thresholds.explanation_min_chars
     scope = pl.col("scope") if sheet.has("scope") else pl.lit(None, dtype=pl.String)
     rows = sheet.complete("rule", "explanation").select(
-        pl.col("rule").str.to_uppercase(), scope.alias("scope"), pl.col("explanation"))
+        pl.col("rule").str.to_uppercase(), scope.alias("scope"), pl.col("explanation")
+    )
     return [
-        Explanation(rule, scope or None, text) for rule, scope, text in rows.iter_rows()
+        Explanation(rule, scope or None, text)
+        for rule, scope, text in rows.iter_rows()
         if len(text.strip()) >= minimum
     ]
 
@@ -59,13 +61,16 @@ def explanation_too_short(context: ReturnContext) -> Iterator[Finding]:
         return
     minimum = context.thresholds.explanation_min_chars
     short = sheet.complete("explanation").filter(
-        pl.col("explanation").str.strip_chars().str.len_chars() < minimum)
+        pl.col("explanation").str.strip_chars().str.len_chars() < minimum
+    )
     for row in short.iter_rows(named=True):
         yield finding(
             "E001",
             f"This explanation has {len(row['explanation'].strip())} characters; at least "
             f"{minimum} are needed for it to count.",
-            sheet="Explanations", cell=sheet.cell("explanation", row[ROW]), row=row[ROW],
+            sheet="Explanations",
+            cell=sheet.cell("explanation", row[ROW]),
+            row=row[ROW],
             column="explanation",
         )
 
@@ -84,5 +89,8 @@ def explanation_not_a_query(context: ReturnContext) -> Iterator[Finding]:
         yield finding(
             "E002",
             f"{rule_id} {why}; only query findings can be explained.",
-            sheet="Explanations", cell=sheet.cell("rule", row[ROW]), row=row[ROW], column="rule",
+            sheet="Explanations",
+            cell=sheet.cell("rule", row[ROW]),
+            row=row[ROW],
+            column="rule",
         )

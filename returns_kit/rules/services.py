@@ -47,51 +47,70 @@ def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
                 "S002",
                 f"planned_hours_per_week is blank on a {row['service_type']} row; it is "
                 "required for home care and personal assistant services.",
-                sheet=name, cell=cell, row=row[ROW], column="planned_hours_per_week",
+                sheet=name,
+                cell=cell,
+                row=row[ROW],
+                column="planned_hours_per_week",
                 scope=scope_of(row["service_type"], row.get("arrangement"))
-                if name == "Services" else None,
+                if name == "Services"
+                else None,
             )
 
 
-def _budget_and_service_people(context: ReturnContext, budget_columns: tuple[str, ...],
-                               arrangement: str) -> tuple[int, int] | None:
+def _budget_and_service_people(
+    context: ReturnContext, budget_columns: tuple[str, ...], arrangement: str
+) -> tuple[int, int] | None:
     budgets, services = context.sheet("Budgets"), context.sheet("Services")
-    if budgets is None or services is None or not budgets.has(*budget_columns) \
-            or not services.has("arrangement", "people"):
+    if (
+        budgets is None
+        or services is None
+        or not budgets.has(*budget_columns)
+        or not services.has("arrangement", "people")
+    ):
         return None
     held = budgets.typed.select(pl.sum_horizontal(budget_columns).sum()).item() or 0
     served = services.typed.filter(pl.col("arrangement") == arrangement)["people"].sum() or 0
     return int(held), int(served)
 
 
-def _mismatch(rule: str, what: str, arrangement: str, counts: tuple[int, int] | None
-              ) -> Iterator[Finding]:
+def _mismatch(
+    rule: str, what: str, arrangement: str, counts: tuple[int, int] | None
+) -> Iterator[Finding]:
     if counts is None:
         return
     held, served = counts
     if (held > 0) == (served > 0):
         return
     if held:
-        message = (f"Budgets shows {held:,} people with {what} but no Services row with "
-                   f"arrangement {arrangement} has people in it.")
+        message = (
+            f"Budgets shows {held:,} people with {what} but no Services row with "
+            f"arrangement {arrangement} has people in it."
+        )
     else:
-        message = (f"Services shows {served:,} people served through {arrangement} but Budgets "
-                   f"shows nobody with {what}.")
-    yield finding(rule, message, sheet="Services",
-                  evidence={"budget_holders": held, "people_served": served})
+        message = (
+            f"Services shows {served:,} people served through {arrangement} but Budgets "
+            f"shows nobody with {what}."
+        )
+    yield finding(
+        rule, message, sheet="Services", evidence={"budget_holders": held, "people_served": served}
+    )
 
 
 @implements("S003")
 def isf_mismatch(context: ReturnContext) -> Iterator[Finding]:
-    yield from _mismatch("S003", "an ISF", "ISF",
-                         _budget_and_service_people(context, ("isf",), "ISF"))
+    yield from _mismatch(
+        "S003", "an ISF", "ISF", _budget_and_service_people(context, ("isf",), "ISF")
+    )
 
 
 @implements("S004")
 def direct_payment_mismatch(context: ReturnContext) -> Iterator[Finding]:
     yield from _mismatch(
-        "S004", "a direct payment (self-managed, part or third-party)", "DIRECT_PAYMENT",
-        _budget_and_service_people(context, DIRECT_PAYMENT_TYPES, "DIRECT_PAYMENT"))
+        "S004",
+        "a direct payment (self-managed, part or third-party)",
+        "DIRECT_PAYMENT",
+        _budget_and_service_people(context, DIRECT_PAYMENT_TYPES, "DIRECT_PAYMENT"),
+    )
 
 
 @implements("S005")
@@ -100,18 +119,27 @@ def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
     if sheet is None or not sheet.has("people", "gross_spend_gbp"):
         return
     low, high = context.thresholds.spend_per_person_min, context.thresholds.spend_per_person_max
-    rows = sheet.complete("people", "gross_spend_gbp").filter(pl.col("people") > 0).with_columns(
-        (pl.col("gross_spend_gbp") / pl.col("people")).alias("_per_person"))
+    rows = (
+        sheet.complete("people", "gross_spend_gbp")
+        .filter(pl.col("people") > 0)
+        .with_columns((pl.col("gross_spend_gbp") / pl.col("people")).alias("_per_person"))
+    )
     for row in rows.filter(~pl.col("_per_person").is_between(low, high)).iter_rows(named=True):
         per_person = row["_per_person"]
         side = f"below £{low:,.0f}" if per_person < low else f"above £{high:,.0f}"
         yield finding(
             "S005",
-            f"Spend per person is £{per_person:,.2f} a year ({side}): £{row['gross_spend_gbp']:,.2f}"
+            f"Spend per person is £{per_person:,.2f} a year ({side}): "
+            f"£{row['gross_spend_gbp']:,.2f}"
             f" for {row['people']:,} people. Check it, or explain it on the Explanations sheet.",
-            sheet="Services", cell=sheet.cell("gross_spend_gbp", row[ROW]), row=row[ROW],
+            sheet="Services",
+            cell=sheet.cell("gross_spend_gbp", row[ROW]),
+            row=row[ROW],
             column="gross_spend_gbp",
             scope=scope_of(row.get("service_type"), row.get("arrangement")),
-            evidence={"spend_per_person": round(per_person, 2), "people": row["people"],
-                      "gross_spend_gbp": row["gross_spend_gbp"]},
+            evidence={
+                "spend_per_person": round(per_person, 2),
+                "people": row["people"],
+                "gross_spend_gbp": row["gross_spend_gbp"],
+            },
         )

@@ -53,14 +53,16 @@ def services_grid(people: list[Person]) -> Grid:
             key = (service_type, arrangement)
             if not n[key]:
                 continue
-            grid.append([
-                service_type,
-                arrangement,
-                n[key],
-                round(hours[key], 1) if service_type in _HOURLY else None,
-                pence[key] * 52 / 100,  # a year of the weekly costs, exact to the penny
-                None if arrangement == "DIRECT_PAYMENT" else len(providers[key]),
-            ])
+            grid.append(
+                [
+                    service_type,
+                    arrangement,
+                    n[key],
+                    round(hours[key], 1) if service_type in _HOURLY else None,
+                    pence[key] * 52 / 100,  # a year of the weekly costs, exact to the penny
+                    None if arrangement == "DIRECT_PAYMENT" else len(providers[key]),
+                ]
+            )
     return grid
 
 
@@ -69,12 +71,22 @@ def clients_grid(people: list[Person]) -> Grid:
     grid: Grid = [list(columns("Clients"))]
     for p in people:
         for s in p.services:
-            grid.append([
-                p.client_ref, p.age_band, p.support_reason, p.budget_type,
-                s.service_type, s.arrangement, s.provider_ref, s.weekly_cost_pence / 100,
-                s.planned_hours, p.allocation_notified_on, p.support_plan_agreed_on,
-                p.person_directs_support,
-            ])
+            grid.append(
+                [
+                    p.client_ref,
+                    p.age_band,
+                    p.support_reason,
+                    p.budget_type,
+                    s.service_type,
+                    s.arrangement,
+                    s.provider_ref,
+                    s.weekly_cost_pence / 100,
+                    s.planned_hours,
+                    p.allocation_notified_on,
+                    p.support_plan_agreed_on,
+                    p.person_directs_support,
+                ]
+            )
     return grid
 
 

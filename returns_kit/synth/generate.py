@@ -35,8 +35,14 @@ def generate_return(
     ``people`` defaults to a seeded draw between 1,500 and 6,000.
     """
     persons = generate_people(council_code, period, seed=seed, people=people)
-    ret = assemble(council_code, period, persons, with_clients=with_clients,
-                   explanations=explanations, submitted_on=submitted_on)
+    ret = assemble(
+        council_code,
+        period,
+        persons,
+        with_clients=with_clients,
+        explanations=explanations,
+        submitted_on=submitted_on,
+    )
     _check_spend(ret)
     return ret
 
@@ -65,14 +71,16 @@ def assemble(
 ) -> SyntheticReturn:
     """The return for these people (fixtures use it to plant changes in the people first)."""
     name = councils()[council_code].name
-    about = about_grid({
-        "schema_version": "1.0",
-        "council_code": council_code,
-        "council_name": name,
-        "period": period,
-        "submitted_on": submitted_on or default_submitted_on(period),
-        "contact_email": f"returns@{email_slug(name)}.gov.uk",
-    })
+    about = about_grid(
+        {
+            "schema_version": "1.0",
+            "council_code": council_code,
+            "council_name": name,
+            "period": period,
+            "submitted_on": submitted_on or default_submitted_on(period),
+            "contact_email": f"returns@{email_slug(name)}.gov.uk",
+        }
+    )
     sheets = {"About": about, "Budgets": budgets_grid(persons), "Services": services_grid(persons)}
     if with_clients:
         sheets["Clients"] = clients_grid(persons)

@@ -66,7 +66,8 @@ _REF = re.compile(r"\$?[A-Z]{1,3}\$?[0-9]+(?::\$?[A-Z]{1,3}\$?[0-9]+)?")
 
 
 def _open_formula(text: str) -> str:
-    """"=SUM(D2:I2)" as OpenFormula: "of:=SUM([.D2:.I2])" (plain references only)."""
+    """ "=SUM(D2:I2)" as OpenFormula: "of:=SUM([.D2:.I2])" (plain references only)."""
+
     def ref(m: re.Match[str]) -> str:
         return "[" + ":".join("." + part for part in m[0].split(":")) + "]"
 
@@ -82,19 +83,28 @@ def _cell(value: Cell) -> str:
     if isinstance(value, bool):
         raise TypeError("booleans are not return values")
     if isinstance(value, int | float):
-        return (f'<table:table-cell office:value-type="float" office:value="{value!r}">'
-                f"<text:p>{value!r}</text:p></table:table-cell>")
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{value!r}">'
+            f"<text:p>{value!r}</text:p></table:table-cell>"
+        )
     if isinstance(value, datetime.date):
         iso = value.isoformat()
-        return ('<table:table-cell table:style-name="ce1" office:value-type="date" '
-                f'office:date-value="{iso}"><text:p>{iso}</text:p></table:table-cell>')
-    return (f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
-            "</table:table-cell>")
+        return (
+            '<table:table-cell table:style-name="ce1" office:value-type="date" '
+            f'office:date-value="{iso}"><text:p>{iso}</text:p></table:table-cell>'
+        )
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
+        "</table:table-cell>"
+    )
 
 
 def _content(ret: SyntheticReturn) -> str:
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_NS}>',
-             _AUTOMATIC_STYLES, "<office:body><office:spreadsheet>"]
+    parts = [
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_NS}>',
+        _AUTOMATIC_STYLES,
+        "<office:body><office:spreadsheet>",
+    ]
     for name, grid in ret.sheets.items():
         parts.append(f"<table:table table:name={quoteattr(name)}>")
         width = max((len(row) for row in grid), default=1) or 1

@@ -57,13 +57,18 @@ class _Draw:
         # returns drawn with different seeds have different rates.
         council_factor = {b: rng.uniform(0.6, 1.4) for b in self.budget_types}
         self.budget_cum = {
-            (a, r): list(accumulate(self._budget_weight(a, r, b) * council_factor[b]
-                                    for b in self.budget_types))
-            for a in self.age_bands for r in self.reasons
+            (a, r): list(
+                accumulate(
+                    self._budget_weight(a, r, b) * council_factor[b] for b in self.budget_types
+                )
+            )
+            for a in self.age_bands
+            for r in self.reasons
         }
         self.service_w = {
             (a, r): [self._service_weight(a, r, s) for s in self.service_types]
-            for a in self.age_bands for r in self.reasons
+            for a in self.age_bands
+            for r in self.reasons
         }
         self.providers = self._provider_pools(people)
 
@@ -163,8 +168,11 @@ class _Draw:
         if budget_type == "COUNCIL_MANAGED":
             # All three criteria here; make_people makes a fixed share nominal afterwards.
             return allocation, plan, "Y"
-        return (allocation, plan if rng.random() < 0.95 else None,
-                "Y" if rng.random() < 0.95 else "N")
+        return (
+            allocation,
+            plan if rng.random() < 0.95 else None,
+            "Y" if rng.random() < 0.95 else "N",
+        )
 
 
 def make_people(rng: random.Random, people: int, snapshot: datetime.date) -> list[Person]:

@@ -83,5 +83,5 @@ def snapshot_date(period: str) -> datetime.date:
 
 
 def email_slug(name: str) -> str:
-    """"bournemouth-christchurch-and-poole" for "Bournemouth, Christchurch and Poole"."""
+    """ "bournemouth-christchurch-and-poole" for "Bournemouth, Christchurch and Poole"."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

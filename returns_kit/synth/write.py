@@ -75,12 +75,15 @@ _CACHED_BLANK = re.compile(rb'(<c [^>]*?)(?: t="str")?(><f>[^<]*</f>)<v></v>')
 def _write_xlsxwriter(ret: SyntheticReturn, path: Path) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {
-        "constant_memory": True,  # rows are written in order; keeps memory flat
-        "strings_to_numbers": False,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-    })
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,  # rows are written in order; keeps memory flat
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     wb.set_properties({"author": CREATOR, "created": FIXED_TIME})
     date_fmt = wb.add_format({"num_format": DATE_FORMAT})
     has_formula = False

@@ -57,8 +57,9 @@ def _folded_rows(raw: RawSheet, limit: int) -> list[dict[int, str]]:
     return rows
 
 
-def _header_row(raw: RawSheet, spec: SheetSpec, wanted: Iterable[str], required: set[str]
-                ) -> int | None:
+def _header_row(
+    raw: RawSheet, spec: SheetSpec, wanted: Iterable[str], required: set[str]
+) -> int | None:
     """Index of the header row: the first with every required heading, else the best match."""
     best, best_matches = None, 1
     wanted = set(wanted)
@@ -82,8 +83,9 @@ def _non_blank(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def _data_rows(raw: RawSheet, header: int, sheet: str, first_letter: str
-               ) -> tuple[pl.DataFrame, list[Finding]]:
+def _data_rows(
+    raw: RawSheet, header: int, sheet: str, first_letter: str
+) -> tuple[pl.DataFrame, list[Finding]]:
     """Rows below the header up to the last non-blank one, less blank rows (each run reported)."""
     body = raw.frame.slice(header + 1).with_row_index(ROW, offset=header + 2)
     filled = _non_blank(raw.frame.slice(header + 1))
@@ -96,12 +98,16 @@ def _data_rows(raw: RawSheet, header: int, sheet: str, first_letter: str
     findings = []
     for start, end in _runs(blank_rows):
         where = f"Row {start} is" if start == end else f"Rows {start} to {end} are"
-        findings.append(finding(
-            "F008",
-            f"{where} blank in the middle of the table; delete "
-            f"{'it' if start == end else 'them'} or fill {'it' if start == end else 'them'} in.",
-            sheet=sheet, cell=f"{first_letter}{start}", row=start,
-        ))
+        pronoun = "it" if start == end else "them"
+        findings.append(
+            finding(
+                "F008",
+                f"{where} blank in the middle of the table; delete {pronoun} or fill {pronoun} in.",
+                sheet=sheet,
+                cell=f"{first_letter}{start}",
+                row=start,
+            )
+        )
     body = body.filter(pl.col("_filled")).drop("_filled")
     return body.with_columns(pl.col(ROW).cast(pl.Int64)), findings
 
@@ -116,13 +122,20 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _map_headings(raw: RawSheet, header: int, sheet: str, wanted: tuple[str, ...],
-                  body: pl.DataFrame, kind: str = "column") -> tuple[dict[str, int], list[Finding]]:
+def _map_headings(
+    raw: RawSheet,
+    header: int,
+    sheet: str,
+    wanted: tuple[str, ...],
+    body: pl.DataFrame,
+    kind: str = "column",
+) -> tuple[dict[str, int], list[Finding]]:
     """heading -> absolute column index, reporting duplicates and columns not in the return."""
     found: dict[str, int] = {}
     findings = []
     header_cells = {
-        int(name): value for name, value in zip(raw.frame.columns, raw.frame.row(header))
+        int(name): value
+        for name, value in zip(raw.frame.columns, raw.frame.row(header), strict=True)
     }
     for column in raw.columns:
         text = header_cells.get(column)
@@ -130,26 +143,39 @@ def _map_headings(raw: RawSheet, header: int, sheet: str, wanted: tuple[str, ...
         name = fold(text) if text is not None and text.strip() else ""
         if name in wanted:
             if name in found:
-                findings.append(finding(
-                    "F009",
-                    f'The {kind} "{name}" appears twice; only the first (column '
-                    f"{column_letter(found[name])}) is read. Delete or rename the other.",
-                    sheet=sheet, cell=cell, row=header + 1, column=name,
-                ))
+                findings.append(
+                    finding(
+                        "F009",
+                        f'The {kind} "{name}" appears twice; only the first (column '
+                        f"{column_letter(found[name])}) is read. Delete or rename the other.",
+                        sheet=sheet,
+                        cell=cell,
+                        row=header + 1,
+                        column=name,
+                    )
+                )
             else:
                 found[name] = column
         elif name:
-            findings.append(finding(
-                "F007",
-                f'Column "{name}" is not part of the return and is ignored.',
-                sheet=sheet, cell=cell, row=header + 1,
-            ))
+            findings.append(
+                finding(
+                    "F007",
+                    f'Column "{name}" is not part of the return and is ignored.',
+                    sheet=sheet,
+                    cell=cell,
+                    row=header + 1,
+                )
+            )
         elif body.height and body[str(column)].str.strip_chars().str.len_chars().fill_null(0).sum():
-            findings.append(finding(
-                "F007",
-                f"Column {column_letter(column)} has values but no heading; it is ignored.",
-                sheet=sheet, cell=cell, row=header + 1,
-            ))
+            findings.append(
+                finding(
+                    "F007",
+                    f"Column {column_letter(column)} has values but no heading; it is ignored.",
+                    sheet=sheet,
+                    cell=cell,
+                    row=header + 1,
+                )
+            )
     return found, findings
 
 
@@ -160,23 +186,29 @@ def locate_table(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[Fin
     sheet = spec.name
     header = _header_row(raw, spec, spec.field_names, set(spec.required_fields))
     if header is None:
-        return None, [finding(
-            "F005",
-            f"No header row found: the first {HEADER_SEARCH_ROWS} rows hold none of the "
-            f"column names {', '.join(spec.field_names)}.",
-            sheet=sheet,
-        )]
+        return None, [
+            finding(
+                "F005",
+                f"No header row found: the first {HEADER_SEARCH_ROWS} rows hold none of the "
+                f"column names {', '.join(spec.field_names)}.",
+                sheet=sheet,
+            )
+        ]
     first_letter = column_letter(min(raw.columns))
     body, findings = _data_rows(raw, header, sheet, first_letter)
     columns, heading_findings = _map_headings(raw, header, sheet, spec.field_names, body)
     findings = heading_findings + findings
     for name in spec.required_fields:
         if name not in columns:
-            findings.append(finding(
-                "F005",
-                f'Required column "{name}" is missing from the header row (row {header + 1}).',
-                sheet=sheet, row=header + 1, column=name,
-            ))
+            findings.append(
+                finding(
+                    "F005",
+                    f'Required column "{name}" is missing from the header row (row {header + 1}).',
+                    sheet=sheet,
+                    row=header + 1,
+                    column=name,
+                )
+            )
     frame = body.select(
         pl.col(ROW), *(pl.col(str(index)).alias(name) for name, index in columns.items())
     )
@@ -188,12 +220,17 @@ def _locate_fields(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[F
     """The About sheet: a ``field`` and a ``value`` column, one row per field."""
     sheet = spec.name
     header = _header_row(raw, spec, ("field", "value"), {"field", "value"})
-    if header is None or len(set(_folded_rows(raw, header + 1)[header].values())
-                             & {"field", "value"}) < 2:
-        return None, [finding(
-            "F005",
-            'No header row with the columns "field" and "value" was found.', sheet=sheet,
-        )]
+    if (
+        header is None
+        or len(set(_folded_rows(raw, header + 1)[header].values()) & {"field", "value"}) < 2
+    ):
+        return None, [
+            finding(
+                "F005",
+                'No header row with the columns "field" and "value" was found.',
+                sheet=sheet,
+            )
+        ]
     body, findings = _data_rows(raw, header, sheet, column_letter(min(raw.columns)))
     columns, heading_findings = _map_headings(raw, header, sheet, ("field", "value"), body)
     findings = heading_findings + findings
@@ -202,33 +239,51 @@ def _locate_fields(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[F
     values: dict[str, str | None] = {}
     cells: dict[str, tuple[int, str]] = {}
     for row, name_text, value in zip(
-        body[ROW].to_list(), body[field_column].to_list(), body[value_column].to_list()
+        body[ROW].to_list(),
+        body[field_column].to_list(),
+        body[value_column].to_list(),
+        strict=True,
     ):
         name = fold(name_text) if name_text else ""
         cell = f"{column_letter(columns['field'])}{row}"
         if name in spec.field_names:
             if name in cells:
-                findings.append(finding(
-                    "F009",
-                    f'The field "{name}" appears twice; only the first (row {cells[name][0]}) '
-                    "is read.",
-                    sheet=sheet, cell=cell, row=row, column=name,
-                ))
+                findings.append(
+                    finding(
+                        "F009",
+                        f'The field "{name}" appears twice; only the first (row {cells[name][0]}) '
+                        "is read.",
+                        sheet=sheet,
+                        cell=cell,
+                        row=row,
+                        column=name,
+                    )
+                )
                 continue
             values[name] = value
             cells[name] = (row, value_letter)
         else:
             what = f'"{name}" is not a field of the return' if name else "A value has no field name"
-            findings.append(finding(
-                "A006", f"{what}; the row is ignored.", sheet=sheet, cell=cell, row=row,
-            ))
+            findings.append(
+                finding(
+                    "A006",
+                    f"{what}; the row is ignored.",
+                    sheet=sheet,
+                    cell=cell,
+                    row=row,
+                )
+            )
     for name in spec.required_fields:
         if name not in cells:
-            findings.append(finding(
-                "V004",
-                f'The About sheet has no "{name}" row; add one with its value.',
-                sheet=sheet, column=name,
-            ))
-    frame = pl.DataFrame({name: [values[name]] for name in cells}, schema={
-        name: pl.String for name in cells})
+            findings.append(
+                finding(
+                    "V004",
+                    f'The About sheet has no "{name}" row; add one with its value.',
+                    sheet=sheet,
+                    column=name,
+                )
+            )
+    frame = pl.DataFrame(
+        {name: [values[name]] for name in cells}, schema={name: pl.String for name in cells}
+    )
     return Table(spec, raw.name, frame, field_cells=cells), findings

@@ -1,0 +1,172 @@
+"""Validate a return: inspect the container, read its sheets, run the compiled checks and rules.
+
+One bad workbook never stops a batch: whatever goes wrong becomes a finding in
+that file's report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from returns_kit.compile import check_table
+from returns_kit.findings import Finding
+from returns_kit.periods import Period
+from returns_kit.reference import Reference, load_reference
+from returns_kit.report import FileReport, Report
+from returns_kit.rules.catalogue import finding
+from returns_kit.rules.context import ReturnContext, Sheet
+from returns_kit.rules.explanations import explanations, mark_explained
+from returns_kit.rules.registry import run_rules
+from returns_kit.schema import sheet_specs
+from returns_kit.thresholds import Thresholds
+from returns_kit.workbook.container import Limits, inspect_container
+from returns_kit.workbook.reader import RawSheet, WorkbookReader
+from returns_kit.workbook.tables import locate_table
+
+
+def validate_file(
+    path: str | Path,
+    *,
+    thresholds: Thresholds | None = None,
+    limits: Limits | None = None,
+    reference: Reference | None = None,
+) -> FileReport:
+    """Validate one workbook and report every finding.
+
+    >>> report = validate_file("fixtures/valid/hartlepool-2013-14.xlsx")  # doctest: +SKIP
+    >>> report.valid, report.council_code, report.period  # doctest: +SKIP
+    (True, 'E06000001', '2013-14')
+    """
+    path = Path(path)
+    try:
+        return _validate(
+            path, thresholds or Thresholds(), limits or Limits(), reference or load_reference()
+        )
+    except Exception as exc:  # a defect of ours must not hide the rest of a batch
+        return FileReport(
+            str(path),
+            [
+                finding(
+                    "F001",
+                    f"returns_kit could not check this file because of an internal error "
+                    f"({type(exc).__name__}); please report it with the file.",
+                )
+            ],
+        )
+
+
+def validate_files(
+    paths: Iterable[str | Path], *, strict: bool = False, thresholds: Thresholds | None = None
+) -> Report:
+    return Report([validate_file(path, thresholds=thresholds) for path in paths], strict=strict)
+
+
+def _match_sheets(names: list[str]) -> tuple[dict[str, str], list[Finding]]:
+    """Canonical sheet name -> name as written; F009 for repeats, F006 for other sheets."""
+    specs = sheet_specs()
+    wanted = {name.casefold(): name for name in specs}
+    matched: dict[str, str] = {}
+    findings = []
+    for written in names:
+        canonical = wanted.get(written.strip().casefold())
+        if canonical is None:
+            findings.append(
+                finding(
+                    "F006",
+                    f'Sheet "{written}" is not part of the return and is ignored.',
+                    sheet=written,
+                )
+            )
+        elif canonical in matched:
+            findings.append(
+                finding(
+                    "F009",
+                    f'Sheets "{matched[canonical]}" and "{written}" are both the {canonical} '
+                    "sheet; "
+                    f'only "{matched[canonical]}" is read.',
+                    sheet=canonical,
+                )
+            )
+        else:
+            matched[canonical] = written
+    for name, spec in specs.items():
+        if spec.required and name not in matched:
+            findings.append(finding("F004", f"The required sheet {name} is missing.", sheet=name))
+    return matched, findings
+
+
+def _validate(
+    path: Path, thresholds: Thresholds, limits: Limits, reference: Reference
+) -> FileReport:
+    container = inspect_container(path, limits)
+    if container.findings:
+        return FileReport(str(path), list(container.findings))
+    reader = WorkbookReader(path)
+    matched, findings = _match_sheets(reader.sheet_names)
+    context = ReturnContext(reference=reference, thresholds=thresholds)
+    for canonical, written in matched.items():
+        raw = reader.read(written)
+        if not isinstance(raw, RawSheet):
+            findings.append(raw)
+            continue
+        table, located = locate_table(raw, sheet_specs()[canonical])
+        findings.extend(located)
+        if table is None:
+            continue
+        unreadable = dict(container.unreadable_cells.get(written, ()))
+        checked = check_table(table, unreadable)
+        findings.extend(checked.findings)
+        context.sheets[canonical] = Sheet(table, checked.frame)
+    _read_about(context)
+    findings.extend(run_rules(context))
+    findings = _without_shadowed(findings)
+    findings = mark_explained(findings, explanations(context))
+    about = context.about
+    return FileReport(
+        str(path),
+        sorted(findings, key=_order),
+        council_code=about.get("council_code"),
+        period=str(context.period) if context.period else None,
+        council_name=context.council.name if context.council else None,
+    )
+
+
+def _read_about(context: ReturnContext) -> None:
+    about = context.sheet("About")
+    if about is None or about.typed.height == 0:
+        return
+    context.about = {k: v for k, v in about.typed.row(0, named=True).items() if v is not None}
+    period = context.about.get("period")
+    context.period = Period.parse(period) if period else None
+    code = context.about.get("council_code")
+    context.council = context.reference.lookup(code) if code else None
+
+
+def _without_shadowed(findings: list[Finding]) -> list[Finding]:
+    """Drop a V001 where C001 says more about the same cell (an identifier is not a bad form)."""
+    identified = {(f.sheet, f.cell) for f in findings if f.rule == "C001"}
+    return [f for f in findings if not (f.rule == "V001" and (f.sheet, f.cell) in identified)]
+
+
+_SHEET_ORDER = {name: index for index, name in enumerate(sheet_specs())}
+
+
+def _column_index(cell: str | None) -> int:
+    letters = "".join(ch for ch in cell or "" if ch.isalpha())
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+def _order(item: Finding) -> tuple[int, str, int, int, str, str]:
+    sheet_rank = -1 if item.sheet is None else _SHEET_ORDER.get(item.sheet, len(_SHEET_ORDER))
+    return (
+        sheet_rank,
+        item.sheet or "",
+        item.row or 0,
+        _column_index(item.cell),
+        item.rule,
+        item.scope or "",
+    )

@@ -1,0 +1,52 @@
+"""The docs generated from the code are current, and every command is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from returns_kit.cli import cli
+from returns_kit.docs import PAGES, stale_pages
+from returns_kit.rules.catalogue import RULES
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def test_generated_pages_are_current() -> None:
+    assert stale_pages(DOCS) == [], "run: python -m returns_kit.docs"
+
+
+def test_every_command_has_help_and_a_section() -> None:
+    page = (DOCS / "cli-reference.md").read_text("utf-8")
+    for name, command in cli.commands.items():  # type: ignore[attr-defined]
+        assert command.help, name
+        assert f"## returns {name}" in page
+
+
+def test_every_rule_is_catalogued_in_the_docs() -> None:
+    page = (DOCS / "rules.md").read_text("utf-8")
+    for rule_id, rule in RULES.items():
+        assert f"| {rule_id} | {rule.name} |" in page
+
+
+def test_output_format_page_names_every_json_field() -> None:
+    page = (DOCS / "output-formats.md").read_text("utf-8")
+    for field in (
+        "valid",
+        "files",
+        "path",
+        "council_code",
+        "period",
+        "findings",
+        "rule",
+        "severity",
+        "message",
+        "sheet",
+        "cell",
+        "row",
+        "column",
+        "scope",
+        "explained",
+        "evidence",
+    ):
+        assert f"`{field}`" in page, field
+    assert set(PAGES) <= {p.name for p in DOCS.iterdir()}
