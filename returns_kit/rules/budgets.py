@@ -86,10 +86,7 @@ def budgets_sum(context: ReturnContext) -> Iterator[Finding]:
             "B003",
             f"people_total is {row['people_total']:,} but the six budget types add up to "
             f"{row['_sum']:,}.",
-            sheet="Budgets",
-            cell=sheet.cell("people_total", row[ROW]),
-            row=row[ROW],
-            column="people_total",
+            **sheet.at("people_total", row[ROW]),
             scope=scope,
             evidence={"people_total": row["people_total"], "sum_of_budget_types": row["_sum"]},
         )

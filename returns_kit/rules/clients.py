@@ -63,10 +63,7 @@ def direct_identifier(context: ReturnContext) -> Iterator[Finding]:
                 "C001",
                 f"This {name} looks like {kind}, a direct identifier; replace it with the "
                 "council's pseudonymous reference. The value is not repeated here.",
-                sheet="Clients",
-                cell=sheet.cell(name, row),
-                row=row,
-                column=name,
+                **sheet.at(name, row),
             )
 
 
@@ -93,10 +90,7 @@ def client_inconsistent(context: ReturnContext) -> Iterator[Finding]:
                 "C002",
                 f"{name} is {row[name]} here but {row['_first']} on this client's first row "
                 f"(row {row['_first_row']}); a client has one {name} on every row.",
-                sheet="Clients",
-                cell=sheet.cell(name, row[ROW]),
-                row=row[ROW],
-                column=name,
+                **sheet.at(name, row[ROW]),
             )
 
 
@@ -134,10 +128,7 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
                     "C003",
                     f"{name} is {given:,} here but the Clients sheet has {from_clients:,} "
                     f"such people for {scope}.",
-                    sheet="Budgets",
-                    cell=budgets.cell(name, row[ROW]),
-                    row=row[ROW],
-                    column=name,
+                    **budgets.at(name, row[ROW]),
                     scope=scope,
                     evidence={"budgets": given, "clients": from_clients},
                 )
@@ -171,10 +162,7 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
                 "C004",
                 f"people is {row['people']:,} here but the Clients sheet has {from_clients:,} "
                 f"people receiving {scope}.",
-                sheet="Services",
-                cell=services.cell("people", row[ROW]),
-                row=row[ROW],
-                column="people",
+                **services.at("people", row[ROW]),
                 scope=scope,
                 evidence={"services": row["people"], "clients": from_clients},
             )

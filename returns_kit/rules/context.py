@@ -32,6 +32,10 @@ class Sheet:
         """The A1 cell of field ``name`` in sheet row ``row`` of a table sheet."""
         return f"{self.table.letters[name]}{row}"
 
+    def at(self, name: str, row: int) -> dict[str, Any]:
+        """Where a finding about field ``name`` in sheet row ``row`` is: keyword arguments."""
+        return {"sheet": self.name, "cell": self.cell(name, row), "row": row, "column": name}
+
     def about_cell(self, name: str) -> tuple[int, str] | None:
         if name not in self.table.field_cells:
             return None

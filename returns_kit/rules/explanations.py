@@ -68,10 +68,7 @@ def explanation_too_short(context: ReturnContext) -> Iterator[Finding]:
             "E001",
             f"This explanation has {len(row['explanation'].strip())} characters; at least "
             f"{minimum} are needed for it to count.",
-            sheet="Explanations",
-            cell=sheet.cell("explanation", row[ROW]),
-            row=row[ROW],
-            column="explanation",
+            **sheet.at("explanation", row[ROW]),
         )
 
 
@@ -89,8 +86,5 @@ def explanation_not_a_query(context: ReturnContext) -> Iterator[Finding]:
         yield finding(
             "E002",
             f"{rule_id} {why}; only query findings can be explained.",
-            sheet="Explanations",
-            cell=sheet.cell("rule", row[ROW]),
-            row=row[ROW],
-            column="rule",
+            **sheet.at("rule", row[ROW]),
         )

@@ -132,10 +132,7 @@ def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
             f"Spend per person is £{per_person:,.2f} a year ({side}): "
             f"£{row['gross_spend_gbp']:,.2f}"
             f" for {row['people']:,} people. Check it, or explain it on the Explanations sheet.",
-            sheet="Services",
-            cell=sheet.cell("gross_spend_gbp", row[ROW]),
-            row=row[ROW],
-            column="gross_spend_gbp",
+            **sheet.at("gross_spend_gbp", row[ROW]),
             scope=scope_of(row.get("service_type"), row.get("arrangement")),
             evidence={
                 "spend_per_person": round(per_person, 2),
