@@ -37,6 +37,31 @@ def cli() -> None:
     """Check and aggregate English councils' personal budget monitoring returns."""
 
 
+def _thresholds(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
+    """Load --config early, so a bad file is a usage error before any work is done."""
+    from returns_kit.thresholds import ConfigError, load_thresholds
+
+    if value is not None:
+        _existing_file(ctx, param, value)
+    try:
+        return load_thresholds(value)
+    except ConfigError as problem:
+        raise click.BadParameter(str(problem)) from problem
+
+
+def config_option(function: Any) -> Any:
+    """--config: thresholds from a TOML file (shared by the commands that run rules)."""
+    return click.option(
+        "--config",
+        "thresholds",
+        type=click.Path(path_type=Path),
+        callback=_thresholds,
+        metavar="FILE",
+        help="TOML file whose [thresholds] table changes the rules' thresholds "
+        "(see docs/configuration.md).",
+    )(function)
+
+
 @cli.command()
 @click.argument(
     "files",
@@ -51,8 +76,8 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     callback=_existing_file,
     metavar="FILE",
-    help="The same council's return for the period before (or its one-to-one "
-    "predecessor's), for the period-to-period rules. Takes one FILE.",
+    help="The same council's return for the period before (or a predecessor's), to run the "
+    "period-to-period rules P001-P006. Takes one FILE.",
 )
 @click.option(
     "--format",
@@ -65,6 +90,7 @@ def cli() -> None:
 @click.option(
     "--strict", is_flag=True, help="Fail (exit 1) on unexplained queries as well as on errors."
 )
+@config_option
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -72,6 +98,7 @@ def validate(
     previous: Path | None,
     output_format: str,
     strict: bool,
+    thresholds: Any,
 ) -> None:
     """Check returns against the return format and report every finding.
 
@@ -81,21 +108,33 @@ def validate(
     \b
     Example:
         returns validate our-return.xlsx
+        returns validate our-return.xlsx --previous last-year.xlsx
         returns validate returns/*.xlsx --format json --strict
     """
-    from returns_kit.pairing import pairing_problem
+    from returns_kit.pairing import pair
     from returns_kit.reference import load_reference
     from returns_kit.report import Report
-    from returns_kit.validate import validate_file
+    from returns_kit.rules.periods import period_findings
+    from returns_kit.validate import validate_return
 
     if previous is not None and len(files) != 1:
         raise click.UsageError("--previous pairs with exactly one FILE.")
-    reports = [validate_file(path) for path in files]
+    validated = [validate_return(path, thresholds=thresholds) for path in files]
     if previous is not None:
-        problem = pairing_problem(reports[0], validate_file(previous), load_reference())
-        if problem:
-            raise click.UsageError(problem)
-    report = Report(reports, strict=strict)
+        reference = load_reference()
+        current, earlier = validated[0], validate_return(previous, thresholds=thresholds)
+        pairing = pair(current.report, earlier.report, reference)
+        if pairing.problem:
+            raise click.UsageError(pairing.problem)
+        _, findings = period_findings(
+            earlier.summary,
+            current.summary,
+            reference,
+            thresholds,
+            across_reorganisation=pairing.across_reorganisation,
+        )
+        current.add_findings(findings)
+    report = Report([item.report for item in validated], strict=strict)
     if output_format == "json":
         click.echo(report.to_json())
     else:
@@ -103,6 +142,132 @@ def validate(
 
         click.echo(render_text(report))
     ctx.exit(report.exit_code)
+
+
+class _Progress:
+    """A one-line bar with counts on stderr, shown only to a person at a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        click.echo(f"\rvalidating [{bar}] {done:,}/{total:,} files", nl=False, err=True)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+
+
+@cli.command()
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH...",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    metavar="DIR",
+    help="Folder for the tables (CSV, Parquet, tables.xlsx); replaced whole on success.",
+)
+@click.option(
+    "--prefer",
+    type=click.Choice(["latest"]),
+    help="When a council sent two returns for a period, use the one submitted last "
+    "(by submitted_on) instead of leaving both out as a conflict.",
+)
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Disclosure control: suppress counts of 1 to 4 and enough other cells that none can "
+    "be worked back from the totals.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Where validated returns are cached by content (default: ~/.cache/returns_kit).",
+)
+@click.option("--no-cache", is_flag=True, help="Validate every file afresh; cache nothing.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@config_option
+@click.pass_context
+def aggregate(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    out: Path,
+    prefer: str | None,
+    publish: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
+    quiet: bool,
+    thresholds: Any,
+) -> None:
+    """Aggregate every council's returns into national tables, flags and a manifest.
+
+    Reads every workbook under the PATHs (files or folders), validates each, and
+    writes manifest, councils, regions, england, breakdowns, flags and findings
+    tables to --out. Exit status: 0 when every input was used, 1 when any was
+    excluded or in conflict, 2 for a usage problem.
+
+    \b
+    Example:
+        returns aggregate returns/ --out tables/
+        returns aggregate returns/ --out published/ --publish --prefer latest
+    """
+    import sys
+
+    from returns_kit.aggregate.cache import default_cache_dir
+    from returns_kit.aggregate.run import AggregateOptions
+    from returns_kit.aggregate.run import aggregate as run_aggregate
+    from returns_kit.aggregate.tables import ReconciliationError
+    from returns_kit.aggregate.write import OutputError, check_destination, write_outputs
+
+    for path in paths:
+        if not path.exists():
+            raise click.BadParameter(f"{path} does not exist.", param_hint="PATH")
+    try:
+        check_destination(out)
+    except OutputError as problem:
+        raise click.UsageError(str(problem)) from problem
+    options = AggregateOptions(
+        thresholds=thresholds,
+        prefer=prefer,
+        publish=publish,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+    )
+    progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    try:
+        result = run_aggregate(paths, options, progress)
+    except ReconciliationError as problem:
+        raise click.ClickException(
+            f"internal error, totals do not reconcile: {problem}"
+        ) from problem
+    finally:
+        progress.finish()
+    write_outputs(result.tables, out)
+    manifest = result.tables["manifest"]
+    counts = {
+        status: manifest.filter(manifest["status"] == status).height
+        for status in ("included", "excluded", "conflict", "missing")
+    }
+    flags = result.tables["flags"]
+    click.echo(
+        f"{counts['included']:,} returns included, {counts['excluded']:,} excluded, "
+        f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
+        f"{flags.height:,} period-to-period flags. Tables in {out}/"
+    )
+    ctx.exit(result.exit_code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,40 +2,54 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.report import FileReport
 
 
-def pairing_problem(current: FileReport, previous: FileReport, reference: Reference) -> str | None:
-    """Why ``previous`` cannot be compared with ``current``, or None when it can.
+@dataclass(frozen=True)
+class Pairing:
+    """Whether two returns can be paired, and whether a reorganisation lies between them."""
 
-    It must be the same council's return (or its one-to-one predecessor's, such as
-    Somerset County E10000027 before Somerset E06000066) for the period just before.
+    problem: str | None = None
+    #: the previous return is a predecessor's in a merger or split: no comparison (P005)
+    across_reorganisation: bool = False
+
+
+def pair(current: FileReport, previous: FileReport, reference: Reference) -> Pairing:
+    """Check that ``previous`` is the return for the period before, of the same council series.
+
+    That is the same council's return, its one-to-one predecessor's (Somerset County
+    E10000027 before Somerset E06000066), or one of the councils it was formed from.
     """
     for report, role in ((current, "the return"), (previous, "the --previous return")):
         if report.council_code is None or report.period is None:
-            return (
+            return Pairing(
                 f"{role} {report.path} has no valid council_code and period on its About "
                 "sheet, so the two returns cannot be paired."
             )
     assert current.period and previous.period and current.council_code and previous.council_code
     this, before = Period.parse(current.period), Period.parse(previous.period)
     if this is None or before is None or before != this.previous():
-        return (
-            f"--previous is for {previous.period}, but the period before {current.period} "
-            f"is {this.previous() if this else 'unknown'}."
+        expected = this.previous() if this else "unknown"
+        return Pairing(
+            f"--previous is for {previous.period}, but the period before {current.period} is "
+            f"{expected}."
         )
     council = reference.lookup(current.council_code)
     earlier = reference.lookup(previous.council_code)
     if council is None or earlier is None:
-        return "one of the two council codes is not in the reference list."
+        return Pairing("one of the two council codes is not in the reference list.")
     if earlier.gss_code == council.gss_code:
-        return None
-    predecessor = reference.continues(council.gss_code)
-    if predecessor is not None and predecessor.gss_code == earlier.gss_code:
-        return None
-    return (
+        return Pairing()
+    continued = reference.continues(council.gss_code)
+    if continued is not None and continued.gss_code == earlier.gss_code:
+        return Pairing()
+    if earlier in reference.predecessors(council.gss_code):
+        return Pairing(across_reorganisation=True)
+    return Pairing(
         f"--previous is {earlier.name} ({previous.council_code})'s return, not "
-        f"{council.name}'s ({current.council_code}) or its one-to-one predecessor's."
+        f"{council.name}'s ({current.council_code}) or a predecessor's."
     )

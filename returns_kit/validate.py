@@ -7,22 +7,61 @@ that file's report.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from returns_kit.compile import check_table
 from returns_kit.findings import Finding
+from returns_kit.measures import ReturnSummary
 from returns_kit.periods import Period
 from returns_kit.reference import Reference, load_reference
 from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ReturnContext, Sheet
-from returns_kit.rules.explanations import explanations, mark_explained
+from returns_kit.rules.explanations import Explanation, explanations, mark_explained
 from returns_kit.rules.registry import run_rules
 from returns_kit.schema import sheet_specs
+from returns_kit.summary import summarise
 from returns_kit.thresholds import Thresholds
 from returns_kit.workbook.container import Limits, inspect_container
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
 from returns_kit.workbook.tables import locate_table
+
+
+@dataclass
+class Validated:
+    """A return's report, and (when it has no error) the summary the aggregate works from."""
+
+    report: FileReport
+    summary: ReturnSummary | None = None
+    explanations: list[Explanation] = field(default_factory=list)
+
+    def add_findings(self, findings: list[Finding]) -> None:
+        """Add findings from outside the file (the period-to-period rules), marked explained
+        or not by the file's own Explanations sheet."""
+        marked = mark_explained(findings, self.explanations)
+        self.report.findings = sorted([*self.report.findings, *marked], key=_order)
+
+
+def validate_return(
+    path: str | Path,
+    *,
+    thresholds: Thresholds | None = None,
+    limits: Limits | None = None,
+    reference: Reference | None = None,
+) -> Validated:
+    """Validate one workbook, keeping what the period rules and the aggregate need of it."""
+    path = Path(path)
+    try:
+        return _validate(
+            path, thresholds or Thresholds(), limits or Limits(), reference or load_reference()
+        )
+    except Exception as exc:  # a defect of ours must not hide the rest of a batch
+        message = (
+            "returns_kit could not check this file because of an internal error "
+            f"({type(exc).__name__}); please report it with the file."
+        )
+        return Validated(FileReport(str(path), [finding("F001", message)]))
 
 
 def validate_file(
@@ -38,22 +77,7 @@ def validate_file(
     >>> report.valid, report.council_code, report.period  # doctest: +SKIP
     (True, 'E06000001', '2013-14')
     """
-    path = Path(path)
-    try:
-        return _validate(
-            path, thresholds or Thresholds(), limits or Limits(), reference or load_reference()
-        )
-    except Exception as exc:  # a defect of ours must not hide the rest of a batch
-        return FileReport(
-            str(path),
-            [
-                finding(
-                    "F001",
-                    f"returns_kit could not check this file because of an internal error "
-                    f"({type(exc).__name__}); please report it with the file.",
-                )
-            ],
-        )
+    return validate_return(path, thresholds=thresholds, limits=limits, reference=reference).report
 
 
 def validate_files(
@@ -98,10 +122,10 @@ def _match_sheets(names: list[str]) -> tuple[dict[str, str], list[Finding]]:
 
 def _validate(
     path: Path, thresholds: Thresholds, limits: Limits, reference: Reference
-) -> FileReport:
+) -> Validated:
     container = inspect_container(path, limits)
     if container.findings:
-        return FileReport(str(path), list(container.findings))
+        return Validated(FileReport(str(path), list(container.findings)))
     reader = WorkbookReader(path)
     matched, findings = _match_sheets(reader.sheet_names)
     context = ReturnContext(reference=reference, thresholds=thresholds)
@@ -120,16 +144,16 @@ def _validate(
         context.sheets[canonical] = Sheet(table, checked.frame)
     _read_about(context)
     findings.extend(run_rules(context))
-    findings = _without_shadowed(findings)
-    findings = mark_explained(findings, explanations(context))
-    about = context.about
-    return FileReport(
+    given = explanations(context)
+    findings = mark_explained(_without_shadowed(findings), given)
+    report = FileReport(
         str(path),
         sorted(findings, key=_order),
-        council_code=about.get("council_code"),
+        council_code=context.about.get("council_code"),
         period=str(context.period) if context.period else None,
         council_name=context.council.name if context.council else None,
     )
+    return Validated(report, summarise(context) if report.valid else None, given)
 
 
 def _read_about(context: ReturnContext) -> None:

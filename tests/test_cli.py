@@ -123,32 +123,51 @@ def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("previous", "current", "ok"),
+    ("previous", "current", "outcome"),
     [
-        (("E06000001", "2012-13"), ("E06000001", "2013-14"), True),
-        (("E10000027", "2022-23"), ("E06000066", "2023-24"), True),  # one-to-one successor
-        (("E06000001", "2011-12"), ("E06000001", "2013-14"), False),  # not the period before
-        (("E06000002", "2012-13"), ("E06000001", "2013-14"), False),  # another council
-        (("E06000028", "2018-19"), ("E06000058", "2019-20"), False),  # a merger breaks it
+        (("E06000001", "2012-13"), ("E06000001", "2013-14"), "compared"),
+        (("E10000027", "2022-23"), ("E06000066", "2023-24"), "compared"),  # one-to-one successor
+        (("E06000028", "2018-19"), ("E06000058", "2019-20"), "P005"),  # a merger breaks it
+        (("E06000001", "2013-14"), ("E06000001", "2014-15"), "P005"),  # national series break
+        (("E06000001", "2011-12"), ("E06000001", "2013-14"), "usage"),  # not the period before
+        (("E06000002", "2012-13"), ("E06000001", "2013-14"), "usage"),  # another council
     ],
-    ids=["same-council", "somerset-successor", "gap", "other-council", "merger"],
+    ids=["same-council", "somerset-successor", "merger", "series-break", "gap", "other-council"],
 )
 def test_previous_pairing(
-    previous: tuple[str, str],
-    current: tuple[str, str],
-    ok: bool,
-    tmp_path: Path,
+    previous: tuple[str, str], current: tuple[str, str], outcome: str, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     paths = []
     for code, period in (previous, current):
         path = tmp_path / f"{code}-{period}.xlsx"
-        write_xlsx(generate_return(code, period, people=200), path)
+        write_xlsx(generate_return(code, period, people=200, seed=1), path)
         paths.append(path)
-    exit_code, _, err = run(["validate", str(paths[1]), "--previous", str(paths[0])], capsys)
-    assert exit_code == (0 if ok else 2), err
-    if not ok:
-        assert len(err.strip().splitlines()) == 1
+    args = ["validate", str(paths[1]), "--previous", str(paths[0]), "--format", "json"]
+    exit_code, out, err = run(args, capsys)
+    if outcome == "usage":
+        assert exit_code == 2 and len(err.strip().splitlines()) == 1
+        return
+    rules = [f["rule"] for f in json.loads(out)["files"][0]["findings"]]
+    assert exit_code == 0
+    if outcome == "P005":
+        assert rules == ["P005"]
+    else:
+        assert "P005" not in rules and "P006" not in rules
+
+
+def test_previous_with_errors_says_no_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = generate_return("E06000001", "2012-13", people=200)
+    before.sheets["Budgets"][1][2] += 1  # people_total no longer adds up: B003
+    write_xlsx(before, tmp_path / "before.xlsx")
+    write_xlsx(generate_return("E06000001", "2013-14", people=200), tmp_path / "after.xlsx")
+    args = ["validate", str(tmp_path / "after.xlsx"), "--previous", str(tmp_path / "before.xlsx"),
+            "--format", "json"]
+    exit_code, out, _ = run(args, capsys)
+    assert exit_code == 0
+    assert [f["rule"] for f in json.loads(out)["files"][0]["findings"]] == ["P006"]
 
 
 def test_help_does_not_import_polars() -> None:

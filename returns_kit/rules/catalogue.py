@@ -229,6 +229,14 @@ _RULES = [
         "series break.",
     ),
     Rule(
+        "P006",
+        "no-comparison-errors",
+        INFO,
+        "No comparison: the return or the previous one has errors, so the period-to-period "
+        "rules were not run.",
+        "returns_kit",
+    ),
+    Rule(
         "E001",
         "explanation-too-short",
         WARNING,

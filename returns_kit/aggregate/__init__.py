@@ -1,0 +1,1 @@
+"""``returns aggregate``: many councils' returns into national tables, flags and a manifest."""

@@ -1,0 +1,90 @@
+"""Validate many files, using both cores and the cache; report progress as results arrive."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from returns_kit.aggregate.cache import ResultCache
+from returns_kit.aggregate.discover import sha256
+from returns_kit.measures import ReturnSummary
+from returns_kit.report import FileReport
+from returns_kit.rules.explanations import Explanation
+from returns_kit.thresholds import Thresholds
+
+#: Below this many files to validate, worker processes cost more than they save.
+POOL_FROM = 8
+
+
+@dataclass
+class Processed:
+    """One input file's result."""
+
+    path: str
+    sha256: str
+    report: FileReport
+    summary: ReturnSummary | None = None
+    explanations: list[Explanation] = field(default_factory=list)
+
+
+def _validate(path: str, digest: str, thresholds: Thresholds) -> Processed:
+    from returns_kit.validate import validate_return
+
+    done = validate_return(path, thresholds=thresholds)
+    return Processed(path, digest, done.report, done.summary, done.explanations)
+
+
+def _worker_start() -> None:
+    # Each worker takes one core; polars' own thread pool would only contend with the other.
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+
+def process_all(
+    paths: Sequence[Path],
+    thresholds: Thresholds,
+    cache: ResultCache,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Processed]:
+    """Every file's result, in the order of ``paths``."""
+    results: dict[int, Processed] = {}
+    pending: list[tuple[int, str, str]] = []
+    for index, path in enumerate(paths):
+        digest = sha256(path)
+        cached = cache.get(digest)
+        if isinstance(cached, Processed):
+            cached.path = cached.report.path = str(path)
+            results[index] = cached
+        else:
+            pending.append((index, str(path), digest))
+    total = len(paths)
+    if progress:
+        progress(len(results), total)
+    workers = workers or min(2, os.cpu_count() or 1)
+    if len(pending) < POOL_FROM or workers < 2:
+        for index, name, digest in pending:
+            results[index] = _store(cache, _validate(name, digest, thresholds))
+            if progress:
+                progress(len(results), total)
+    else:
+        # spawn, not fork: forking a process that has started polars' threads can deadlock.
+        with ProcessPoolExecutor(workers, get_context("spawn"), initializer=_worker_start) as pool:
+            futures = {
+                pool.submit(_validate, path, digest, thresholds): index
+                for index, path, digest in pending
+            }
+            for future in as_completed(futures):
+                results[futures[future]] = _store(cache, future.result())
+                if progress:
+                    progress(len(results), total)
+    return [results[index] for index in range(total)]
+
+
+def _store(cache: ResultCache, processed: Processed) -> Processed:
+    cache.put(processed.sha256, processed)
+    return processed

@@ -1,0 +1,166 @@
+"""Period-to-period flags for every council's consecutive periods, each with its evidence.
+
+A council's series continues through a one-to-one successor (Somerset E10000027 to
+E06000066). Each flag carries the rates before and after, the change in choice
+rate, the service shift, the block-contract share before and after, relabelled
+clients where Clients exist, and how the council's change ranks in that period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from returns_kit.aggregate.batch import Processed
+from returns_kit.aggregate.manifest import Selection
+from returns_kit.findings import Finding
+from returns_kit.periods import Period
+from returns_kit.reference import Reference
+from returns_kit.rules.catalogue import RULES
+from returns_kit.rules.explanations import mark_explained
+from returns_kit.rules.periods import Comparison, p005_no_comparison, period_findings
+from returns_kit.thresholds import Thresholds
+
+#: Consistency constant making the median absolute deviation estimate a standard deviation.
+MAD_SCALE = 1.4826
+
+FLAG_SCHEMA = {
+    "period": pl.String,
+    "council_code": pl.String,
+    "council_name": pl.String,
+    "rule": pl.String,
+    "rule_name": pl.String,
+    "severity": pl.String,
+    "explained": pl.Boolean,
+    "pb_rate_before": pl.Float64,
+    "pb_rate_after": pl.Float64,
+    "choice_rate_change": pl.Float64,
+    "service_shift": pl.Float64,
+    "block_share_before": pl.Float64,
+    "block_share_after": pl.Float64,
+    "relabelled_clients": pl.Int64,
+    "pb_change_rank": pl.Int64,
+    "councils_compared": pl.Int64,
+    "pb_change_robust_z": pl.Float64,
+    "message": pl.String,
+}
+
+
+@dataclass
+class PeriodResults:
+    #: the findings of the period rules, by the (council, period) of the later return
+    findings: dict[tuple[str, str], list[Finding]]
+    flags: pl.DataFrame
+
+
+def _previous_key(code: str, period: str, reference: Reference) -> tuple[str, str] | None:
+    before = Period.parse(period).previous()  # type: ignore[union-attr]
+    council = reference.councils[code]
+    if council.active_in(before):
+        return code, str(before)
+    continued = reference.continues(code)
+    return (continued.gss_code, str(before)) if continued is not None else None
+
+
+def period_results(
+    selection: Selection, sent: set[tuple[str, str]], reference: Reference, thresholds: Thresholds
+) -> PeriodResults:
+    found: dict[tuple[str, str], list[Finding]] = {}
+    compared: dict[tuple[str, str], Comparison] = {}
+    for key, item in sorted(selection.included.items()):
+        code, period = key
+        before_period = str(Period.parse(period).previous())  # type: ignore[union-attr]
+        if before_period not in selection.periods:
+            continue  # the run holds no earlier period to compare with
+        previous_key = _previous_key(code, period, reference)
+        if previous_key is None:
+            broken = p005_no_comparison(code, period, reference, thresholds, has_previous=False)
+            findings = [broken] if broken else []
+        elif previous_key in selection.included:
+            previous = selection.included[previous_key]
+            comparison, findings = period_findings(
+                previous.summary, item.summary, reference, thresholds
+            )
+            if comparison is not None:
+                compared[key] = comparison
+        elif previous_key in sent:
+            _, findings = period_findings(None, item.summary, reference, thresholds)
+            findings = [f for f in findings if f.rule == "P006"]
+            findings = [
+                replace(
+                    f,
+                    message=f.message.replace(
+                        "the previous return has errors",
+                        "the previous return was excluded or is in conflict",
+                    ),
+                )
+                for f in findings
+            ]
+        else:
+            findings = []  # the previous return is missing; the manifest says so
+        if findings:
+            found[key] = mark_explained(findings, item.explanations)
+    return PeriodResults(found, _flag_table(selection.included, found, compared, reference))
+
+
+def _ranks(compared: dict[tuple[str, str], Comparison]) -> pl.DataFrame:
+    rows = [
+        {"council_code": code, "period": period, "change": comparison.evidence["pb_rate_change"]}
+        for (code, period), comparison in compared.items()
+    ]
+    frame = pl.DataFrame(
+        rows, schema={"council_code": pl.String, "period": pl.String, "change": pl.Float64}
+    )
+    deviation = (pl.col("change") - pl.col("change").median().over("period")).abs()
+    mad = deviation.median().over("period") * MAD_SCALE
+    return frame.with_columns(
+        pl.col("change")
+        .rank("min", descending=True)
+        .over("period")
+        .cast(pl.Int64)
+        .alias("pb_change_rank"),
+        pl.len().over("period").cast(pl.Int64).alias("councils_compared"),
+        pl.when(mad > 0)
+        .then((pl.col("change") - pl.col("change").median().over("period")) / mad)
+        .alias("pb_change_robust_z"),
+    )
+
+
+def _flag_table(
+    included: dict[tuple[str, str], Processed],
+    found: dict[tuple[str, str], list[Finding]],
+    compared: dict[tuple[str, str], Comparison],
+    reference: Reference,
+) -> pl.DataFrame:
+    ranks = {(r["council_code"], r["period"]): r for r in _ranks(compared).iter_rows(named=True)}
+    rows = []
+    for (code, period), findings in sorted(found.items()):
+        evidence = compared[(code, period)].evidence if (code, period) in compared else {}
+        rank = ranks.get((code, period), {})
+        for item in findings:
+            rows.append(
+                {
+                    "period": period,
+                    "council_code": code,
+                    "council_name": reference.councils[code].name,
+                    "rule": item.rule,
+                    "rule_name": RULES[item.rule].name,
+                    "severity": item.severity.value,
+                    "explained": item.explained,
+                    "pb_rate_before": evidence.get("pb_rate_before"),
+                    "pb_rate_after": evidence.get("pb_rate_after"),
+                    "choice_rate_change": evidence.get("choice_rate_change"),
+                    "service_shift": evidence.get("service_shift"),
+                    "block_share_before": evidence.get("block_share_before"),
+                    "block_share_after": evidence.get("block_share_after"),
+                    "relabelled_clients": evidence.get("relabelled_clients"),
+                    "pb_change_rank": rank.get("pb_change_rank"),
+                    "councils_compared": rank.get("councils_compared"),
+                    "pb_change_robust_z": rank.get("pb_change_robust_z"),
+                    "message": item.message,
+                }
+            )
+    frame = pl.DataFrame(rows, schema=FLAG_SCHEMA).sort("period", "council_code", "rule")
+    floats = [name for name, dtype in FLAG_SCHEMA.items() if dtype == pl.Float64]
+    return frame.with_columns(pl.col(floats).round(6))

@@ -1,0 +1,142 @@
+"""Run an aggregate: validate every input, choose the returns to use, build every table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from returns_kit.aggregate.batch import Processed, process_all
+from returns_kit.aggregate.cache import ResultCache
+from returns_kit.aggregate.discover import discover
+from returns_kit.aggregate.flags import period_results
+from returns_kit.aggregate.manifest import Selection, select
+from returns_kit.aggregate.tables import (
+    breakdown_table,
+    council_table,
+    england_table,
+    reconcile,
+    region_table,
+)
+from returns_kit.findings import Finding
+from returns_kit.reference import load_reference
+from returns_kit.thresholds import Thresholds
+
+
+@dataclass
+class AggregateOptions:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    #: "latest" to use the return submitted last when a council sent two for a period
+    prefer: str | None = None
+    publish: bool = False
+    cache_dir: Path | None = None
+    workers: int | None = None
+
+
+@dataclass
+class AggregateResult:
+    tables: dict[str, pl.DataFrame]
+    selection: Selection
+
+    @property
+    def exit_code(self) -> int:
+        return self.selection.exit_code
+
+
+FINDING_SCHEMA = {
+    "path": pl.String,
+    "council_code": pl.String,
+    "period": pl.String,
+    "rule": pl.String,
+    "severity": pl.String,
+    "explained": pl.Boolean,
+    "sheet": pl.String,
+    "cell": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "scope": pl.String,
+    "message": pl.String,
+    "evidence": pl.String,
+}
+
+
+def _finding_rows(
+    path: str, code: str | None, period: str | None, findings: list[Finding]
+) -> list[dict[str, object]]:
+    import json
+
+    return [
+        {
+            "path": path,
+            "council_code": code,
+            "period": period,
+            "rule": f.rule,
+            "severity": f.severity.value,
+            "explained": f.explained,
+            "sheet": f.sheet,
+            "cell": f.cell,
+            "row": f.row,
+            "column": f.column,
+            "scope": f.scope,
+            "message": f.message,
+            "evidence": json.dumps(f.evidence, sort_keys=True) if f.evidence is not None else None,
+        }
+        for f in findings
+    ]
+
+
+def findings_table(
+    processed: list[Processed],
+    period_findings: dict[tuple[str, str], list[Finding]],
+    selection: Selection,
+) -> pl.DataFrame:
+    rows = []
+    for item in processed:
+        report = item.report
+        rows += _finding_rows(item.path, report.council_code, report.period, report.findings)
+    for (code, period), findings in period_findings.items():
+        rows += _finding_rows(selection.included[(code, period)].path, code, period, findings)
+    return pl.DataFrame(rows, schema=FINDING_SCHEMA).sort(
+        "path", "sheet", "row", "cell", "rule", "message", nulls_last=False
+    )
+
+
+def aggregate(
+    paths: Sequence[Path],
+    options: AggregateOptions,
+    progress: Callable[[int, int], None] | None = None,
+) -> AggregateResult:
+    reference = load_reference()
+    workbooks, others = discover(paths)
+    cache = ResultCache(options.cache_dir, options.thresholds)
+    processed = process_all(
+        workbooks, options.thresholds, cache, workers=options.workers, progress=progress
+    )
+    selection = select(processed, others, reference, options.prefer)
+    sent = {
+        (row["council_code"], row["period"])
+        for row in selection.manifest.iter_rows(named=True)
+        if row["status"] != "missing" and row["council_code"] and row["period"]
+    }
+    results = period_results(selection, sent, reference, options.thresholds)
+    councils = council_table(selection.included, reference)
+    regions = region_table(councils, reference, selection.periods)
+    england = england_table(councils, reference, selection.periods)
+    breakdowns = breakdown_table(selection.included, reference)
+    reconcile(councils, regions, england, breakdowns)
+    tables = {
+        "manifest": selection.manifest,
+        "councils": councils,
+        "regions": regions,
+        "england": england,
+        "breakdowns": breakdowns,
+        "flags": results.flags,
+        "findings": findings_table(processed, results.findings, selection),
+    }
+    if options.publish:
+        from returns_kit.aggregate.publish import publishable
+
+        tables = publishable(tables)
+    return AggregateResult(tables, selection)

@@ -1,0 +1,378 @@
+"""Statistical disclosure control for published tables: hide small counts so they stay hidden.
+
+With ``--publish``, every count from ``low`` to ``high`` in a breakdown is a
+primary cell and is suppressed, together with secondary cells chosen so that no
+suppressed cell can be worked back from the tables' additive relations, each an
+:class:`Equation` ``total == sum(parts)`` (a row's people_total and its six
+budget types, an ALL margin and its codes, a region and its councils).
+
+The attacker modelled by :func:`recoverable` knows every published value and
+every equation and solves the linear system exactly (rational Gaussian
+elimination); :func:`protect` adds secondary cells until that attacker recovers
+nothing, then publishes again every secondary cell it can spare.
+
+>>> row = Equation("all", ("a", "b", "c"))
+>>> sorted(protect({"all": 20, "a": 3, "b": 9, "c": 8}, [row]))
+['a', 'c']
+
+Known limit: counts are never negative, so an attacker can still bound a
+suppressed cell (between 0 and the smallest total it is part of, or exactly 0
+when the other suppressed members of an equation must make up the whole
+total). Only exact recovery is defended against, not such interval (linear
+programming) attacks.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Generic, TypeVar
+
+Cell = TypeVar("Cell", bound=Hashable)
+
+#: column of a row that holds its constant; cell numbers start at 0, so never a pivot
+_RHS = -1
+#: a sparse row of the linear system: cell number (or _RHS) -> coefficient
+_Row = dict[int, Fraction]
+#: a cell's row of a null-space basis, scaled so that its first entry is 1
+_Direction = tuple[tuple[int, Fraction], ...]
+
+
+@dataclass(frozen=True)
+class Equation(Generic[Cell]):
+    """One additive relation of the published tables: ``total == sum(parts)``."""
+
+    total: Cell
+    parts: tuple[Cell, ...]
+
+
+def primary_cells(values: Mapping[Cell, int], low: int = 1, high: int = 4) -> set[Cell]:
+    """The cells whose count lies from ``low`` to ``high``: suppressed for their own sake.
+
+    >>> sorted(primary_cells({"a": 0, "b": 1, "c": 4, "d": 5}))
+    ['b', 'c']
+    """
+    return {key for key, value in values.items() if low <= value <= high}
+
+
+def protect(
+    values: Mapping[Cell, int],
+    equations: Sequence[Equation[Cell]],
+    *,
+    low: int = 1,
+    high: int = 4,
+) -> set[Cell]:
+    """Every cell to suppress: the primary cells (low..high) and the secondary cells needed so that
+    no suppressed cell can be worked back from the equations.
+
+    The result does not depend on the order of ``values`` or ``equations``. Raises
+    ValueError when an equation names a cell without a value, or when the equations
+    alone pin a cell down so that no suppression can hide it.
+    """
+    tables = _Tables(values, equations)
+    primary = {tables.ids[key] for key in primary_cells(values, low, high)}
+    state = _Suppression(tables, primary)
+    state.close()
+    while exposed := state.exposed():
+        _cover(state, exposed)
+        state.close()
+    state.prune(primary)
+    return {tables.keys[cell] for cell in state.cells}
+
+
+def recover(
+    values: Mapping[Cell, int], equations: Sequence[Equation[Cell]], suppressed: set[Cell]
+) -> dict[Cell, Fraction]:
+    """The suppressed cells an attacker can work out exactly, with the value worked out.
+
+    Raises ValueError when the values do not satisfy the equations.
+
+    >>> recover({"t": 7, "a": 3, "b": 4}, [Equation("t", ("a", "b"))], {"a"})
+    {'a': Fraction(3, 1)}
+    """
+    tables = _Tables(values, equations)
+    unknowns = {tables.ids[key] for key in suppressed if key in tables.ids}
+    found: dict[Cell, Fraction] = {}
+    for component in _components(tables, unknowns):
+        pivots = _reduce(_rows(tables, component, constants=True))
+        for pivot, row in pivots.items():
+            if row.keys() <= {pivot, _RHS}:
+                found[tables.keys[pivot]] = row.get(_RHS, Fraction(0))
+    return found
+
+
+def recoverable(
+    values: Mapping[Cell, int], equations: Sequence[Equation[Cell]], suppressed: set[Cell]
+) -> set[Cell]:
+    """The suppressed cells an attacker who knows every published value and every equation can
+    still work out exactly (the attacker's view of the tables)."""
+    return set(recover(values, equations, suppressed))
+
+
+class _Tables(Generic[Cell]):
+    """The cells numbered in ``repr`` order, and the equations as signed rows over those numbers."""
+
+    def __init__(self, values: Mapping[Cell, int], equations: Sequence[Equation[Cell]]) -> None:
+        cells = set(values)
+        for equation in equations:
+            cells.add(equation.total)
+            cells.update(equation.parts)
+        missing = cells - values.keys()
+        if missing:
+            example = min(map(repr, missing))
+            raise ValueError(
+                f"{len(missing)} cell(s) in the equations have no value, e.g. {example}"
+            )
+        # Numbering by repr makes every tie-break, and so the result, independent of input order.
+        self.keys = sorted(cells, key=repr)
+        self.ids = {key: number for number, key in enumerate(self.keys)}
+        self.values = [values[key] for key in self.keys]
+        canonical = sorted({self._canonical(equation) for equation in equations})
+        self.totals = [total for total, _ in canonical]
+        self.coefficients = [_coefficients(total, parts) for total, parts in canonical]
+        self.members = [sorted(row) for row in self.coefficients]
+        self.cell_equations: list[list[int]] = [[] for _ in self.keys]
+        for number, members in enumerate(self.members):
+            for cell in members:
+                self.cell_equations[cell].append(number)
+
+    def _canonical(self, equation: Equation[Cell]) -> tuple[int, tuple[int, ...]]:
+        return self.ids[equation.total], tuple(sorted(self.ids[part] for part in equation.parts))
+
+    def preference(self, cell: int, equation: int) -> tuple[bool, bool, int, int]:
+        """Sort key for secondary cells: small positive parts first, then zeros, then the total."""
+        value = self.values[cell]
+        return cell == self.totals[equation], value <= 0, value, cell
+
+
+def _coefficients(total: int, parts: tuple[int, ...]) -> dict[int, int]:
+    # A cell that is both the total and a part cancels out, so it is not a member.
+    row = Counter({total: 1})
+    row.subtract(parts)
+    return {cell: coefficient for cell, coefficient in row.items() if coefficient}
+
+
+class _Suppression:
+    """The growing set of suppressed cells, with the number suppressed in each equation."""
+
+    def __init__(self, tables: _Tables[Any], cells: Iterable[int]) -> None:
+        self.tables = tables
+        self.cells: set[int] = set()
+        self.counts = [0] * len(tables.members)
+        self.pending: list[int] = []
+        self.solved: dict[frozenset[int], dict[int, _Direction]] = {}
+        for cell in sorted(cells):
+            self.add(cell)
+
+    def add(self, cell: int) -> None:
+        self.cells.add(cell)
+        for equation in self.tables.cell_equations[cell]:
+            self.counts[equation] += 1
+            if self.counts[equation] == 1:
+                heapq.heappush(self.pending, equation)
+
+    def remove(self, cell: int) -> None:
+        self.cells.discard(cell)
+        for equation in self.tables.cell_equations[cell]:
+            self.counts[equation] -= 1
+
+    def best(self, equations: Iterable[int]) -> int | None:
+        """The preferred published member of ``equations`` to suppress next, if any."""
+        options = [
+            (self.tables.preference(cell, equation), cell)
+            for equation in equations
+            for cell in self.tables.members[equation]
+            if cell not in self.cells
+        ]
+        return min(options)[1] if options else None
+
+    def close(self) -> None:
+        """Suppress more cells until no equation has exactly one suppressed member."""
+        while self.pending:
+            equation = heapq.heappop(self.pending)
+            if self.counts[equation] == 1:
+                cell = self.best([equation])
+                # None: a one-member equation, which exposed() reports and _cover() rejects.
+                if cell is not None:
+                    self.add(cell)
+
+    def solve(self, component: frozenset[int]) -> dict[int, _Direction]:
+        # Most components are untouched from one round to the next, so keep their solutions.
+        if component not in self.solved:
+            pivots = _reduce(_rows(self.tables, component, constants=False))
+            self.solved[component] = _directions(pivots, component)
+        return self.solved[component]
+
+    def exposed(self) -> list[tuple[int, frozenset[int]]]:
+        """The suppressed cells the linear attack recovers, each with its component."""
+        return [
+            (cell, component)
+            for component in _components(self.tables, self.cells)
+            for cell, direction in sorted(self.solve(component).items())
+            if not direction
+        ]
+
+    def prune(self, keep: set[int]) -> None:
+        """Publish again, one at a time, the secondary cells whose publication exposes nothing."""
+        queue = _components(self.tables, self.cells)
+        while queue:
+            component = queue.pop()
+            spare = _spare(self.solve(component), component - keep)
+            if spare:
+                cell = max(spare, key=lambda number: (self.tables.values[number], number))
+                self.remove(cell)
+                queue.extend(_components(self.tables, component - {cell}))
+
+
+def _cover(state: _Suppression, exposed: list[tuple[int, frozenset[int]]]) -> None:
+    """Suppress one more cell in an equation of each exposed cell."""
+    tables = state.tables
+    # An exposed cell sharing an equation with a cell just added waits for the next round:
+    # that cell may already hide it, and guessing again would over-suppress.
+    touched: set[int] = set()
+    for cell, component in exposed:
+        if not touched.isdisjoint(tables.cell_equations[cell]):
+            continue
+        choice = state.best(tables.cell_equations[cell])
+        if choice is None:
+            nearby = {
+                equation for member in component for equation in tables.cell_equations[member]
+            }
+            choice = state.best(sorted(nearby))
+        if choice is None:
+            raise ValueError(
+                f"the equations alone determine {tables.keys[cell]!r}: no suppression can hide it"
+            )
+        state.add(choice)
+        touched.update(tables.cell_equations[choice])
+
+
+def _spare(directions: dict[int, _Direction], candidates: Iterable[int]) -> list[int]:
+    """The candidates whose publication would expose no other cell of the component.
+
+    Publishing cell c fixes exactly the cells whose null-space row is parallel to c's,
+    so c can be spared when no other cell shares its direction.
+    """
+    shared = Counter(directions.values())
+    return [cell for cell in candidates if shared[directions[cell]] == 1]
+
+
+def _components(tables: _Tables[Any], cells: set[int] | frozenset[int]) -> list[frozenset[int]]:
+    """The suppressed cells grouped by the equations linking them, each group solvable alone."""
+    parent = {cell: cell for cell in cells}
+
+    def root(cell: int) -> int:
+        while parent[cell] != cell:
+            parent[cell] = parent[parent[cell]]
+            cell = parent[cell]
+        return cell
+
+    seen: set[int] = set()
+    for cell in cells:
+        for equation in tables.cell_equations[cell]:
+            if equation not in seen:
+                seen.add(equation)
+                first = root(cell)
+                for member in tables.members[equation]:
+                    if member in cells:
+                        parent[root(member)] = first
+    groups: dict[int, set[int]] = {}
+    for cell in cells:
+        groups.setdefault(root(cell), set()).add(cell)
+    return sorted((frozenset(group) for group in groups.values()), key=min)
+
+
+def _rows(tables: _Tables[Any], unknowns: frozenset[int], *, constants: bool) -> list[_Row]:
+    """The equations touching ``unknowns``, with every published cell moved to the constant."""
+    touching = sorted({equation for cell in unknowns for equation in tables.cell_equations[cell]})
+    rows = []
+    for equation in touching:
+        row: _Row = {}
+        constant = 0
+        for cell, coefficient in tables.coefficients[equation].items():
+            if cell in unknowns:
+                row[cell] = Fraction(coefficient)
+            else:
+                constant -= coefficient * tables.values[cell]
+        if constants and constant:
+            row[_RHS] = Fraction(constant)
+        rows.append(row)
+    return rows
+
+
+def _reduce(rows: Iterable[_Row]) -> dict[int, _Row]:
+    """The reduced row echelon form of ``rows``: pivot cell -> its row, with coefficient 1 there.
+
+    Raises ValueError for a row that reduces to ``0 == constant``.
+    """
+    pivots: dict[int, _Row] = {}
+    # column -> the pivots whose row has it, to clear a new pivot from the earlier rows
+    holders: dict[int, set[int]] = {}
+    for original in rows:
+        row = _eliminate(original, pivots)
+        columns = [cell for cell in row if cell != _RHS]
+        if not columns:
+            if row:
+                raise ValueError("the values do not satisfy the equations")
+            continue
+        pivot = min(columns)
+        scale = row[pivot]
+        row = {cell: coefficient / scale for cell, coefficient in row.items()}
+        for other in holders.pop(pivot, set()):
+            _subtract(pivots[other], row, pivot, other, holders)
+        pivots[pivot] = row
+        for cell in row:
+            if cell not in (pivot, _RHS):
+                holders.setdefault(cell, set()).add(pivot)
+    return pivots
+
+
+def _eliminate(row: _Row, pivots: dict[int, _Row]) -> _Row:
+    # Pivot rows are zero in every other pivot column, so one pass over the row's own
+    # pivot columns, with the row's original coefficients, clears them all.
+    result = dict(row)
+    for cell, coefficient in row.items():
+        pivot_row = pivots.get(cell)
+        if pivot_row is not None:
+            for column, value in pivot_row.items():
+                updated = result.get(column, 0) - coefficient * value
+                if updated:
+                    result[column] = updated
+                else:
+                    result.pop(column, None)
+    return result
+
+
+def _subtract(
+    target: _Row, row: _Row, pivot: int, owner: int, holders: dict[int, set[int]]
+) -> None:
+    """Clear ``pivot`` from the earlier pivot row ``target`` using the new pivot ``row``."""
+    factor = target.pop(pivot)
+    for column, value in row.items():
+        if column == pivot:
+            continue
+        updated = target.get(column, 0) - factor * value
+        if updated:
+            if column not in target and column != _RHS:
+                holders.setdefault(column, set()).add(owner)
+            target[column] = updated
+        elif column in target:
+            del target[column]
+            if column != _RHS:
+                holders[column].discard(owner)
+
+
+def _directions(pivots: dict[int, _Row], unknowns: frozenset[int]) -> dict[int, _Direction]:
+    """Each unknown's row of a null-space basis, scaled; empty when the unknown is determined.
+
+    A free unknown's row is its own unit vector; a pivot's row is minus its free entries.
+    """
+    directions: dict[int, _Direction] = {cell: ((cell, Fraction(1)),) for cell in unknowns}
+    for pivot, row in pivots.items():
+        entries = sorted((cell, value) for cell, value in row.items() if cell not in (pivot, _RHS))
+        first = entries[0][1] if entries else Fraction(1)
+        directions[pivot] = tuple((cell, value / first) for cell, value in entries)
+    return directions

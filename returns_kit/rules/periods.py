@@ -1,0 +1,255 @@
+"""Period-to-period rules P001-P005: compare a council's return with its previous one.
+
+Used by ``returns validate --previous`` and by ``returns aggregate`` for every
+council's consecutive periods. Each finding carries the evidence it stands on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from returns_kit.findings import Finding
+from returns_kit.measures import ReturnSummary, service_mix, total_variation
+from returns_kit.periods import Period
+from returns_kit.reference import Reference
+from returns_kit.rules.catalogue import finding
+from returns_kit.thresholds import Thresholds
+
+CLIENT = "_client"
+
+
+@dataclass
+class Comparison:
+    """Two consecutive returns of one council series, and what changed between them."""
+
+    before: ReturnSummary
+    after: ReturnSummary
+    evidence: dict[str, Any]
+
+    @classmethod
+    def of(cls, before: ReturnSummary, after: ReturnSummary, thresholds: Thresholds) -> Comparison:
+        old, new = before.measures(), after.measures()
+        old_total, new_total = before.totals()["people_total"], after.totals()["people_total"]
+
+        def change(name: str) -> float | None:
+            a, b = old.get(name), new.get(name)
+            return None if a is None or b is None else b - a
+
+        evidence = {
+            "pb_rate_before": old["pb_rate"],
+            "pb_rate_after": new["pb_rate"],
+            "pb_rate_change": change("pb_rate"),
+            "choice_rate_before": old["choice_rate"],
+            "choice_rate_after": new["choice_rate"],
+            "choice_rate_change": change("choice_rate"),
+            "service_shift": total_variation(
+                service_mix(before.services), service_mix(after.services)
+            ),
+            "block_share_before": old["block_contract_share"],
+            "block_share_after": new["block_contract_share"],
+            "people_total_before": old_total,
+            "people_total_after": new_total,
+            "relabelled_clients": relabelled_clients(
+                before, after, thresholds.relabel_cost_tolerance
+            ),
+        }
+        return cls(before, after, evidence)
+
+
+def client_profile(clients: pl.DataFrame) -> pl.DataFrame:
+    """One row per client: budget type, the services they receive (type, arrangement and
+    provider, as one sorted signature) and their total weekly cost."""
+    item = pl.concat_str(
+        [pl.col("service_type"), pl.col("arrangement"), pl.col("provider_ref").fill_null("")],
+        separator="|",
+    )
+    return clients.group_by(CLIENT).agg(
+        pl.col("budget_type").first(),
+        item.sort().str.join(";").alias("services"),
+        pl.col("weekly_cost_gbp").sum().alias("weekly_cost"),
+    )
+
+
+def relabelled_clients(before: ReturnSummary, after: ReturnSummary, tolerance: float) -> int | None:
+    """Clients present in both periods who moved from NO_PERSONAL_BUDGET to COUNCIL_MANAGED
+    with the same services, arrangements and providers and weekly cost within ``tolerance``;
+    None when either return has no Clients sheet."""
+    if before.clients is None or after.clients is None:
+        return None
+    joined = client_profile(before.clients).join(
+        client_profile(after.clients), on=CLIENT, suffix="_after"
+    )
+    moved = joined.filter(
+        (pl.col("budget_type") == "NO_PERSONAL_BUDGET")
+        & (pl.col("budget_type_after") == "COUNCIL_MANAGED")
+        & (pl.col("services") == pl.col("services_after"))
+        & (
+            (pl.col("weekly_cost_after") - pl.col("weekly_cost")).abs()
+            <= tolerance * pl.col("weekly_cost").abs()
+        )
+    )
+    return moved.height
+
+
+def _points(rate: float | None) -> str:
+    return "unknown" if rate is None else f"{rate:.1%}"
+
+
+def p001_pb_rate_jump(c: Comparison, t: Thresholds) -> Iterator[Finding]:
+    e = c.evidence
+    if e["pb_rate_change"] is not None and e["pb_rate_change"] >= t.pb_rate_jump:
+        yield finding(
+            "P001",
+            f"The personal budget rate rose from {_points(e['pb_rate_before'])} in "
+            f"{c.before.period} to {_points(e['pb_rate_after'])} "
+            f"({e['pb_rate_change'] * 100:+.1f} points). Explain what changed for these people.",
+            evidence=_pick(e, "pb_rate_before", "pb_rate_after", "pb_rate_change"),
+        )
+
+
+def p002_suspected_relabelling(c: Comparison, t: Thresholds) -> Iterator[Finding]:
+    e = c.evidence
+    jumped = e["pb_rate_change"] is not None and e["pb_rate_change"] >= t.pb_rate_jump
+    if not jumped or e["choice_rate_change"] is None:
+        return
+    block_before, block_after = e["block_share_before"], e["block_share_after"]
+    block_moved = (
+        abs(block_after - block_before)
+        if block_before is not None and block_after is not None
+        else 0.0
+    )
+    if (
+        abs(e["choice_rate_change"]) < t.choice_rate_stable
+        and e["service_shift"] < t.service_shift_max
+        and block_moved < t.block_share_stable
+    ):
+        yield finding(
+            "P002",
+            f"Suspected relabelling: the personal budget rate rose "
+            f"{e['pb_rate_change'] * 100:+.1f} points, but the choice rate moved only "
+            f"{e['choice_rate_change'] * 100:+.1f} points and the services did not change "
+            f"(service shift {e['service_shift']:.3f}, block-contract share "
+            f"{_points(block_before)} to {_points(block_after)}).",
+            evidence=_pick(
+                e,
+                "pb_rate_before",
+                "pb_rate_after",
+                "choice_rate_before",
+                "choice_rate_after",
+                "choice_rate_change",
+                "service_shift",
+                "block_share_before",
+                "block_share_after",
+            ),
+        )
+
+
+def p003_clients_relabelled(c: Comparison, t: Thresholds) -> Iterator[Finding]:
+    count = c.evidence["relabelled_clients"]
+    if count is not None and count >= t.relabelled_clients_min:
+        yield finding(
+            "P003",
+            f"{count:,} clients in both periods moved from no personal budget to a "
+            "council-managed budget with the same services, arrangements, providers and cost.",
+            evidence={"clients": count},
+        )
+
+
+def p004_people_total_change(c: Comparison, t: Thresholds) -> Iterator[Finding]:
+    before, after = c.evidence["people_total_before"], c.evidence["people_total_after"]
+    if before and abs(after - before) / before > t.people_total_change_max:
+        yield finding(
+            "P004",
+            f"people_total changed from {before:,} in {c.before.period} to {after:,} "
+            f"({(after - before) / before:+.0%}).",
+            evidence={"people_total_before": before, "people_total_after": after},
+        )
+
+
+RULES = (
+    p001_pb_rate_jump,
+    p002_suspected_relabelling,
+    p003_clients_relabelled,
+    p004_people_total_change,
+)
+
+
+def compare(
+    before: ReturnSummary, after: ReturnSummary, thresholds: Thresholds
+) -> tuple[Comparison, list[Finding]]:
+    comparison = Comparison.of(before, after, thresholds)
+    return comparison, [item for rule in RULES for item in rule(comparison, thresholds)]
+
+
+def p005_no_comparison(
+    council_code: str, period: str, reference: Reference, thresholds: Thresholds, has_previous: bool
+) -> Finding | None:
+    """P005 when the period before lies across a reorganisation or a known series break."""
+    this = Period.parse(period)
+    if this is None:
+        return None
+    if period in thresholds.series_breaks and has_previous:
+        return finding(
+            "P005",
+            f"No comparison with {this.previous()}: {period} is a national series break "
+            "(councils' own recording changed).",
+            evidence={"reason": "series break"},
+        )
+    council = reference.councils.get(council_code)
+    if council is None or council.first_period != this:
+        return None
+    if reference.continues(council_code) is None and reference.predecessors(council_code):
+        names = ", ".join(sorted(c.name for c in reference.predecessors(council_code)))
+        return finding(
+            "P005",
+            f"No comparison with {this.previous()}: {council.name} was formed in {period} by a "
+            f"reorganisation of {names}.",
+            evidence={"reason": "reorganisation"},
+        )
+    return None
+
+
+def _pick(evidence: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: _round(evidence[name]) for name in names}
+
+
+def _round(value: Any) -> Any:
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def period_findings(
+    before: ReturnSummary | None,
+    after: ReturnSummary | None,
+    reference: Reference,
+    thresholds: Thresholds,
+    *,
+    across_reorganisation: bool = False,
+) -> tuple[Comparison | None, list[Finding]]:
+    """The period-to-period findings for a pair of returns (either may be None when it has
+    errors), and the comparison they stand on when one was made."""
+    if before is None or after is None:
+        return None, [
+            finding(
+                "P006",
+                "No comparison with the previous period: "
+                + ("this return" if after is None else "the previous return")
+                + " has errors, so the period-to-period rules were not run.",
+            )
+        ]
+    broken = p005_no_comparison(after.council_code, after.period, reference, thresholds, True)
+    if broken is not None:
+        return None, [broken]
+    if across_reorganisation:
+        return None, [
+            finding(
+                "P005",
+                f"No comparison with {before.period}: the previous return is a predecessor's in a "
+                "council reorganisation (a merger or split).",
+                evidence={"reason": "reorganisation"},
+            )
+        ]
+    return compare(before, after, thresholds)
