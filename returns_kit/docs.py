@@ -57,7 +57,8 @@ _STAGE = {
     "F": "reading the workbook (`returns_kit.workbook`)",
     "V": "compiled schema checks (`returns_kit.compile`)",
     "A": "compiled schema checks, from the schema's `x-rule` (`returns_kit.compile`)",
-    "P": "period-to-period rules (not yet implemented: they come with `returns aggregate`)",
+    "P": "period-to-period rules (`returns_kit.rules.periods`), run by `validate --previous` "
+    "and by `aggregate`",
 }
 
 
@@ -214,7 +215,86 @@ def _shown_per_rule() -> int:
     return SHOW_PER_RULE
 
 
+def aggregate_outputs_page() -> str:
+    import tempfile
+
+    from returns_kit.aggregate.columns import COLUMNS, TABLES
+    from returns_kit.aggregate.run import AggregateOptions, aggregate
+
+    with tempfile.TemporaryDirectory() as cache:
+        tables = aggregate(
+            [_ROOT / "fixtures" / "valid"], AggregateOptions(cache_dir=Path(cache))
+        ).tables
+    lines = [
+        "# Aggregate outputs",
+        "",
+        GENERATED,
+        "",
+        "`returns aggregate PATH... --out DIR` writes each table below as `DIR/<table>.csv` and "
+        "`DIR/<table>.parquet`, and all of them as sheets of `DIR/tables.xlsx`. The folder is "
+        "replaced whole when the run succeeds. CSV text that a spreadsheet would take for a "
+        "formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`. "
+        "Rates are fractions (0.25 = 25%), rounded to 6 decimals; blank means not applicable.",
+        "",
+        "Exit status: 0 when every input was used, 1 when any was excluded or in conflict, 2 "
+        "for a usage problem.",
+        "",
+    ]
+    for name, frame in tables.items():
+        lines += [
+            f"## {name}.csv",
+            "",
+            TABLES[name],
+            "",
+            "| column | type | meaning |",
+            "|---|---|---|",
+        ]
+        for column, dtype in frame.schema.items():
+            lines.append(f"| {column} | {dtype} | {COLUMNS[column]} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def configuration_page() -> str:
+    import inspect
+    import re
+    from dataclasses import fields
+
+    from returns_kit.thresholds import Thresholds
+
+    source = inspect.getsource(Thresholds)
+    notes = dict((name, note) for note, name in re.findall(r"#: (.+)\n\s+(\w+):", source))
+    defaults = Thresholds()
+    lines = [
+        "# Configuration",
+        "",
+        GENERATED,
+        "",
+        "The rules' thresholds default to the return format's. `--config FILE` (on `validate` "
+        "and `aggregate`) reads a TOML file whose `[thresholds]` table changes any of them; an "
+        "unknown name, a value of the wrong type or a negative number is a usage error "
+        "(exit 2). The cache of `aggregate` is keyed by the thresholds, so changing them "
+        "revalidates every file.",
+        "",
+        "```toml",
+        "[thresholds]",
+    ]
+    for item in fields(Thresholds):
+        value = getattr(defaults, item.name)
+        shown = (
+            "[" + ", ".join(f'"{v}"' for v in value) + "]"
+            if isinstance(value, tuple)
+            else repr(value)
+        )
+        lines.append(f"# {notes.get(item.name, '')}")
+        lines.append(f"{item.name} = {shown}")
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
 PAGES: dict[str, Callable[[], str]] = {
+    "configuration.md": configuration_page,
+    "aggregate-outputs.md": aggregate_outputs_page,
     "output-formats.md": output_formats_page,
     "rules.md": rules_page,
     "sheets.md": sheets_page,

@@ -135,7 +135,10 @@ def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
     ids=["same-council", "somerset-successor", "merger", "series-break", "gap", "other-council"],
 )
 def test_previous_pairing(
-    previous: tuple[str, str], current: tuple[str, str], outcome: str, tmp_path: Path,
+    previous: tuple[str, str],
+    current: tuple[str, str],
+    outcome: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     paths = []
@@ -163,8 +166,14 @@ def test_previous_with_errors_says_no_comparison(
     before.sheets["Budgets"][1][2] += 1  # people_total no longer adds up: B003
     write_xlsx(before, tmp_path / "before.xlsx")
     write_xlsx(generate_return("E06000001", "2013-14", people=200), tmp_path / "after.xlsx")
-    args = ["validate", str(tmp_path / "after.xlsx"), "--previous", str(tmp_path / "before.xlsx"),
-            "--format", "json"]
+    args = [
+        "validate",
+        str(tmp_path / "after.xlsx"),
+        "--previous",
+        str(tmp_path / "before.xlsx"),
+        "--format",
+        "json",
+    ]
     exit_code, out, _ = run(args, capsys)
     assert exit_code == 0
     assert [f["rule"] for f in json.loads(out)["files"][0]["findings"]] == ["P006"]

@@ -50,3 +50,15 @@ def test_output_format_page_names_every_json_field() -> None:
     ):
         assert f"`{field}`" in page, field
     assert set(PAGES) <= {p.name for p in DOCS.iterdir()}
+
+
+def test_every_aggregate_column_is_described(tmp_path: Path) -> None:
+    from returns_kit.aggregate.columns import COLUMNS, TABLES
+    from returns_kit.aggregate.run import AggregateOptions, aggregate
+
+    root = Path(__file__).resolve().parent.parent
+    tables = aggregate([root / "fixtures"], AggregateOptions(cache_dir=tmp_path)).tables
+    assert set(tables) == set(TABLES)
+    for name, frame in tables.items():
+        missing = set(frame.columns) - set(COLUMNS)
+        assert not missing, (name, missing)

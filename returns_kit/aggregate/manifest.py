@@ -123,10 +123,12 @@ def select(
                 "sha256": None,
                 "council_code": None,
                 "period": None,
-                "status": "excluded",
-                "reason": "not a workbook (.xlsx or .ods)",
-                "errors": 0,
-                "queries": 0,
+                # Listed, so nothing handed to the run goes unaccounted for, but not an
+                # excluded return: a README beside the returns should not fail the run.
+                "status": "skipped",
+                "reason": "not a workbook by its name (.xlsx, .ods)",
+                "errors": None,
+                "queries": None,
             }
         )
     for period in sorted(periods):

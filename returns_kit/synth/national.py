@@ -81,11 +81,11 @@ FIXED_SIZES = {SOMERSET: 11_000, ISF_COUNCIL: 9_000, "E06000053": 45}  # Isles o
 # a small part of it, most budgets council-managed, most people commissioned-only.
 SOMERSET_STYLE = Style(
     {
-        "DP_SELF_MANAGED": 0.5,
-        "DP_PART": 0.4,
-        "THIRD_PARTY_MANAGED": 0.4,
+        "DP_SELF_MANAGED": 1.2,
+        "DP_PART": 0.8,
+        "THIRD_PARTY_MANAGED": 0.6,
         "ISF": 0.3,
-        "COUNCIL_MANAGED": 1.3,
+        "COUNCIL_MANAGED": 0.9,
     }
 )
 SOMERSET_RATE_2011 = 0.065  # rate in 2011-12; +0.5 points a year until the letter
@@ -340,7 +340,9 @@ class _SeriesRun:
         moving = sorted(rng.sample(candidates, min(len(candidates), round(ISF_SHARE * stayed))))
         # Providers the people chose: new to the council, many small ones.
         chosen: dict[str, tuple[list[str], list[float]]] = {}
-        for service_type in sorted({s.service_type for i in moving for s in panel.people[i].services}):
+        for service_type in sorted(
+            {s.service_type for i in moving for s in panel.people[i].services}
+        ):
             refs = [panel.new_provider() for _ in range(5 + len(moving) // 60)]
             chosen[service_type] = (refs, [1 / math.sqrt(k) for k in range(1, len(refs) + 1)])
         first = datetime.date(period.start_year, 6, 1)
@@ -466,9 +468,7 @@ def measures(ret: SyntheticReturn) -> dict[str, float]:
     budgets = ret.sheets["Budgets"]
     header = [str(name) for name in budgets[0]]
     totals = {
-        name: sum(_number(row[k]) for row in budgets[1:])
-        for k, name in enumerate(header)
-        if k >= 2
+        name: sum(_number(row[k]) for row in budgets[1:]) for k, name in enumerate(header) if k >= 2
     }
     people = totals["people_total"]
     choice = sum(totals[b.lower()] for b in CHOICE_TYPES)

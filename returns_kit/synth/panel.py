@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime
 import random
+from bisect import bisect
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -43,6 +44,15 @@ _COUNT_CUM = list(accumulate(mix.SERVICE_COUNT_WEIGHTS))
 #: A bijection of 0..10**8-1 (the multiplier is prime to 10): join order -> client number.
 _REF_MULTIPLIER = 38_456_789
 _REF_SPACE = 10**8
+
+
+def _between(rnd: Callable[[], float], lo: int, hi: int) -> int:
+    """A whole number from lo to hi inclusive (as randint, but quicker)."""
+    return lo + int(rnd() * (hi - lo + 1))
+
+
+def _date(ordinal: int) -> datetime.date:
+    return datetime.date.fromordinal(ordinal)
 
 
 @dataclass(frozen=True)
@@ -73,9 +83,11 @@ class _Cell:
             * (mix.AGE_65_FACTOR.get(s, 1.0) if age == "65+" else 1.0)
             for s in SERVICE_TYPES
         ]
-        self.service_w = weights
+        self.service_cum = list(accumulate(weights))
         # Personal assistants are employed with a direct payment or through an ISF.
-        self.council_service_w = [0.0 if i == _PA else w for i, w in enumerate(weights)]
+        self.council_service_cum = list(
+            accumulate(0.0 if i == _PA else w for i, w in enumerate(weights))
+        )
         budget_w = []
         for b in PERSONAL_BUDGET_TYPES:
             w = float(mix.BUDGET_TYPE_WEIGHTS[age][b]) * style.factors[b]
@@ -238,7 +250,8 @@ class Panel:
         budget_holders = set(keys[:with_budget])
         for i, cell in enumerate(cells):
             if i in budget_holders:
-                budget_type = rng.choices(PERSONAL_BUDGET_TYPES, cum_weights=cell.budget_cum)[0]
+                cum = cell.budget_cum
+                budget_type = PERSONAL_BUDGET_TYPES[bisect(cum, rng.random() * cum[-1])]
             else:
                 budget_type = NO_BUDGET
             person = self._person(self._new_ref(), cell, budget_type, history_days)
@@ -251,9 +264,13 @@ class Panel:
         self._joined += 1
         return f"CL{number:08d}"
 
+    # The draws below are written out (bisect on cumulative weights rather than
+    # random.choices, rejection rather than re-weighting) because they run for every
+    # person: 600,000 people for a national period.
+
     def _person(self, ref: str, cell: _Cell, budget_type: str, history_days: int) -> Person:
-        rng = self.rng
-        count = rng.choices((1, 2, 3, 4), cum_weights=_COUNT_CUM)[0]
+        rnd = self.rng.random
+        count = bisect(_COUNT_CUM, rnd() * _COUNT_CUM[-1]) + 1
         if budget_type == "DP_PART":
             count = max(count, 2)  # part direct payment, the rest council-arranged
         if budget_type in ("DP_SELF_MANAGED", "THIRD_PARTY_MANAGED"):
@@ -264,59 +281,58 @@ class Panel:
             kinds = ["ISF"] * count
         else:
             kinds = ["COUNCIL"] * count
-        chosen: set[int] = set()
+        chosen: list[int] = []
         services = []
         for kind in kinds:
-            base = cell.council_service_w if kind == "COUNCIL" else cell.service_w
-            weights = [0.0 if k in chosen else w for k, w in enumerate(base)]
-            k = rng.choices(range(len(weights)), weights=weights)[0]
-            chosen.add(k)  # each service type at most once per person
+            cum = cell.council_service_cum if kind == "COUNCIL" else cell.service_cum
+            total = cum[-1]
+            k = bisect(cum, rnd() * total)
+            while k in chosen:  # each service type at most once per person
+                k = bisect(cum, rnd() * total)
+            chosen.append(k)
             services.append(self._service(SERVICE_TYPES[k], kind))
         allocation, plan, directs = self._criteria(budget_type, history_days)
         return Person(ref, cell.age, cell.reason, budget_type, services, allocation, plan, directs)
 
     def _service(self, service_type: str, kind: str) -> Service:
-        rng = self.rng
+        rnd = self.rng.random
         arrangement = kind
         if kind == "COUNCIL":
-            block = rng.random() < mix.BLOCK_SHARE[service_type]
+            block = rnd() < mix.BLOCK_SHARE[service_type]
             arrangement = "BLOCK_CONTRACT" if block else "SPOT_CONTRACT"
         provider = None
         if arrangement != "DIRECT_PAYMENT":
             refs, cum = self.providers[service_type, arrangement]
-            provider = rng.choices(refs, cum_weights=cum)[0]
+            provider = refs[bisect(cum, rnd() * cum[-1])]
         hours: float | None = None
         if service_type in mix.HOURLY:
             (h_lo, h_hi), (r_lo, r_hi) = mix.HOURLY[service_type]
-            hours = rng.randint(h_lo, h_hi) / 2  # half-hours, so sums are exact in binary
-            cost = round(hours * rng.randint(r_lo, r_hi))
+            hours = _between(rnd, h_lo, h_hi) / 2  # half-hours, so sums are exact in binary
+            cost = round(hours * _between(rnd, r_lo, r_hi))
         else:
             lo, hi = mix.WEEKLY_COST_PENCE[service_type]
-            cost = rng.randint(lo, hi)
+            cost = _between(rnd, lo, hi)
         return Service(service_type, arrangement, provider, cost, hours)
 
     def _criteria(
         self, budget_type: str, history_days: int
     ) -> tuple[datetime.date | None, datetime.date | None, str | None]:
-        rng = self.rng
-        snapshot = self.snapshot
+        rnd = self.rng.random
+        day = self.snapshot.toordinal()
         if budget_type == NO_BUDGET:
             # No allocation and no say in the support; most still have a care plan.
-            if rng.random() < 0.85:
-                return None, snapshot - datetime.timedelta(days=rng.randint(0, history_days)), None
+            if rnd() < 0.85:
+                return None, _date(day - _between(rnd, 0, history_days)), None
             return None, None, None
-        allocation = snapshot - datetime.timedelta(days=rng.randint(14, history_days))
-        plan = min(snapshot, allocation + datetime.timedelta(days=rng.randint(0, 90)))
+        allocated = day - _between(rnd, 14, history_days)
+        allocation = _date(allocated)
+        plan = _date(min(day, allocated + _between(rnd, 0, 90)))
         if budget_type == "COUNCIL_MANAGED":
-            if rng.random() < mix.NOMINAL_SHARE:
+            if rnd() < mix.NOMINAL_SHARE:
                 # A nominal budget: told the money but no agreed plan, or no choice.
-                return (allocation, None, "Y") if rng.random() < 0.5 else (allocation, plan, "N")
+                return (allocation, None, "Y") if rnd() < 0.5 else (allocation, plan, "N")
             return allocation, plan, "Y"
-        return (
-            allocation,
-            plan if rng.random() < 0.95 else None,
-            "Y" if rng.random() < 0.95 else "N",
-        )
+        return allocation, plan if rnd() < 0.95 else None, "Y" if rnd() < 0.95 else "N"
 
     # --- planted changes ----------------------------------------------------------------
 

@@ -1,0 +1,87 @@
+"""What every column of the aggregate's tables means: the source of docs/aggregate-outputs.md."""
+
+from __future__ import annotations
+
+TABLES = {
+    "manifest": "One row per input file (included, excluded with the reason, in conflict, or "
+    "skipped when a file in a folder is not a workbook by its name) and one row per council "
+    "expected in a period that sent no return (missing).",
+    "councils": "One row per included return: the council's counts and rates.",
+    "regions": "One row per period and English region, from the included councils' summed counts.",
+    "england": "One row per period for England, from the included councils' summed counts.",
+    "breakdowns": "Counts and rates by period, geography level (council, region, england), "
+    "age band and support reason, with ALL margins; one row per combination.",
+    "flags": "One row per period-to-period finding (P001-P006) per council, with its evidence "
+    "and how the council's change in personal budget rate ranks in that period.",
+    "findings": "Every finding of every input file, and the period-to-period findings.",
+}
+
+COLUMNS = {
+    "path": "the input file, as found under the paths given",
+    "sha256": "SHA-256 of the file's content",
+    "council_code": "the council's GSS code (a former code is given as the current one)",
+    "council_name": "the reference name of the council",
+    "period": "financial year, YYYY-YY",
+    "status": "included, excluded, conflict, skipped or missing",
+    "reason": "why the file was excluded, in conflict, skipped or missing",
+    "errors": "error findings in the file",
+    "queries": "query findings in the file",
+    "region_code": "GSS code of the English region",
+    "region_name": "name of the English region",
+    "geography_code": "GSS code of the council, region or England (E92000001)",
+    "geography_name": "name of the council, region or England",
+    "level": "council, region or england",
+    "age_band": "18-64, 65+ or ALL",
+    "support_reason": "a support reason code or ALL",
+    "councils_expected": "councils in the reference list for the period",
+    "councils_included": "councils whose return was included",
+    "councils_with_clients": "included councils whose return has a Clients sheet",
+    "people_total": "people accessing long-term support in the community",
+    "dp_self_managed": "people with a self-managed direct payment",
+    "dp_part": "people with a part direct payment",
+    "third_party_managed": "people with a budget managed by a third party",
+    "isf": "people with an Individual Service Fund",
+    "council_managed": "people with a council-managed or nominal budget",
+    "no_personal_budget": "people with commissioned support only",
+    "pb_rate": "personal budget rate: all five budget types over people_total (ASCOF 1C(1A))",
+    "dp_rate": "direct payment rate: self-managed, part and third-party over people_total "
+    "(ASCOF 1C(2A))",
+    "choice_rate": "direct payments, third-party and ISF over people_total",
+    "council_managed_share": "council_managed over personal budget holders",
+    "block_contract_share": "people in BLOCK_CONTRACT rows over people in all Services rows",
+    "nominal_rate": "nominal budgets over people_total, where Clients exist",
+    "adjusted_pb_rate": "pb_rate less nominal_rate, where Clients exist",
+    "service_people": "people summed over all Services rows (a person may count more than once)",
+    "block_contract_people": "people summed over BLOCK_CONTRACT Services rows",
+    "nominal_budgets": "council-managed budgets that are nominal, where Clients exist",
+    "pb_rate_min": "lowest council pb_rate",
+    "pb_rate_median": "median council pb_rate",
+    "pb_rate_max": "highest council pb_rate",
+    "choice_rate_min": "lowest council choice_rate",
+    "choice_rate_median": "median council choice_rate",
+    "choice_rate_max": "highest council choice_rate",
+    "rule": "rule id",
+    "rule_name": "readable rule name",
+    "severity": "error, query, warning or info",
+    "explained": "for a query: answered by the return's Explanations sheet",
+    "pb_rate_before": "pb_rate in the previous period",
+    "pb_rate_after": "pb_rate in this period",
+    "choice_rate_change": "choice_rate now less choice_rate before",
+    "service_shift": "total variation distance between the two periods' shares of people by "
+    "service type and arrangement (0 = same mix, 1 = nothing in common)",
+    "block_share_before": "block_contract_share in the previous period",
+    "block_share_after": "block_contract_share in this period",
+    "relabelled_clients": "clients moved from no budget to council-managed with the same "
+    "services, providers and cost (P003), where both periods have Clients",
+    "pb_change_rank": "rank of the council's pb_rate change among councils compared that "
+    "period (1 = largest rise)",
+    "councils_compared": "councils with a comparison that period",
+    "pb_change_robust_z": "(change - median change) / (1.4826 x median absolute deviation)",
+    "message": "the finding's message",
+    "sheet": "the sheet of the finding",
+    "cell": "the A1 cell of the finding",
+    "row": "the sheet row of the finding",
+    "column": "the column or About field of the finding",
+    "scope": "the finding's scope, e.g. 65+/MEMORY_COGNITION",
+    "evidence": "the numbers behind the finding, as JSON",
+}
