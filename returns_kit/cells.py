@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from returns_kit.schema import FieldSpec
@@ -62,6 +63,7 @@ def fold(text: str) -> str:
     return _FOLD_RE.sub("_", text.strip(WHITESPACE).lower())
 
 
+@cache
 def code_lookup(spec: FieldSpec) -> dict[str, str]:
     """Folded code or label -> code, for a code field."""
     lookup: dict[str, str] = {}

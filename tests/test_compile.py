@@ -160,7 +160,7 @@ def reference_verdict(sheet: SheetSpec, row: dict[str, str | None]) -> tuple[set
 
 
 def compiled_verdict(
-    sheet: SheetSpec, rows: list[dict[str, str | None]]
+    sheet: SheetSpec, rows: list[dict[str, str | None]], vectorised: bool = True
 ) -> tuple[list[set[str]], list[dict]]:
     frame = pl.DataFrame(rows, schema={name: pl.String for name in sheet.field_names})
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
@@ -174,7 +174,7 @@ def compiled_verdict(
         )
     else:
         table = Table(sheet, sheet.name, frame, letters=letters)
-    checked = check_table(table)
+    checked = check_table(table, vectorised=vectorised)
     failing: list[set[str]] = [set() for _ in rows]
     cell_to_index = {}
     for index in range(len(rows)):
@@ -207,10 +207,13 @@ def test_compiled_checks_agree_with_jsonschema(sheet_name: str) -> None:
     )
     def check(rows: list[dict[str, str | None]]) -> None:
         failing, values = compiled_verdict(sheet, rows)
+        small_failing, small_values = compiled_verdict(sheet, rows, vectorised=False)
         for index, row in enumerate(rows):
             expected_failing, expected_values = reference_verdict(sheet, row)
             assert failing[index] == expected_failing, row
             assert values[index] == pytest.approx(expected_values), row
+            assert small_failing[index] == expected_failing, row
+            assert small_values[index] == pytest.approx(expected_values), row
 
     check()
 

@@ -57,7 +57,8 @@ def test_every_aggregate_column_is_described(tmp_path: Path) -> None:
     from returns_kit.aggregate.run import AggregateOptions, aggregate
 
     root = Path(__file__).resolve().parent.parent
-    tables = aggregate([root / "fixtures"], AggregateOptions(cache_dir=tmp_path)).tables
+    fixtures = [root / "fixtures" / "valid", root / "fixtures" / "invalid"]
+    tables = aggregate(fixtures, AggregateOptions(cache_dir=tmp_path)).tables
     assert set(tables) == set(TABLES)
     for name, frame in tables.items():
         missing = set(frame.columns) - set(COLUMNS)

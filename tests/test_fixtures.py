@@ -21,7 +21,11 @@ EXPECTED = expected_findings()
 
 
 def test_every_fixture_has_an_expectation() -> None:
-    on_disk = {str(p.relative_to(FIXTURES)) for p in FIXTURES.glob("*/*") if p.is_file()}
+    on_disk = {
+        str(p.relative_to(FIXTURES))
+        for folder in ("valid", "invalid")
+        for p in (FIXTURES / folder).iterdir()
+    }
     assert on_disk == set(EXPECTED)
 
 

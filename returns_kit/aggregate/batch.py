@@ -72,8 +72,11 @@ def process_all(
             if progress:
                 progress(len(results), total)
     else:
-        # spawn, not fork: forking a process that has started polars' threads can deadlock.
-        with ProcessPoolExecutor(workers, get_context("spawn"), initializer=_worker_start) as pool:
+        # A fork server, not plain fork: forking a process that has started polars' threads
+        # can deadlock. It imports the validator once, so each worker starts warm.
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["returns_kit.validate"])
+        with ProcessPoolExecutor(workers, context, initializer=_worker_start) as pool:
             futures = {
                 pool.submit(_validate, path, digest, thresholds): index
                 for index, path, digest in pending

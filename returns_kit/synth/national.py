@@ -69,13 +69,26 @@ DEFAULT_PERIODS = ("2011-12", "2012-13", "2013-14", "2014-15")
 NATIONAL_PEOPLE = 600_000
 #: People drawn (log-uniformly) by type of council, before scaling to NATIONAL_PEOPLE.
 SIZE_RANGES = {
-    "CTY": (6_000, 18_000),
-    "MD": (2_000, 9_000),
-    "LBO": (1_200, 4_000),
-    "UA": (800, 4_500),
+    "CTY": (7_500, 18_000),
+    "MD": (1_800, 7_000),
+    "LBO": (1_400, 4_500),
+    "UA": (700, 3_500),
     "CC": (90, 160),  # City of London
 }
-FIXED_SIZES = {SOMERSET: 11_000, ISF_COUNCIL: 9_000, "E06000053": 45}  # Isles of Scilly
+#: People in the first period, not drawn: the planted councils, and the largest and
+#: smallest councils by population, so that the spread looks like England's.
+FIXED_SIZES = {
+    SOMERSET: 11_500,
+    ISF_COUNCIL: 9_000,  # Leeds
+    "E10000016": 19_000,  # Kent
+    "E10000012": 17_000,  # Essex
+    "E10000014": 16_000,  # Hampshire
+    "E10000017": 16_000,  # Lancashire
+    "E08000025": 13_000,  # Birmingham
+    "E06000052": 7_000,  # Cornwall
+    "E06000017": 450,  # Rutland
+    "E06000053": 45,  # Isles of Scilly
+}
 
 # Somerset's history: ~7% before the letter, ~33% after; choice (DP, third party, ISF)
 # a small part of it, most budgets council-managed, most people commissioned-only.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from returns_kit.cells import fold
+from returns_kit.cells import WHITESPACE, fold
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
 from returns_kit.schema import SheetSpec
@@ -72,9 +72,22 @@ def _header_row(
     return best
 
 
+#: Sheets up to this many rows find their blank rows in Python, cheaper than a polars pass.
+SMALL_SHEET_ROWS = 200
+
+
 def _non_blank(frame: pl.DataFrame) -> pl.Series:
+    """Whether each row has any cell that is not empty or white space."""
     if not frame.columns:
         return pl.Series([], dtype=pl.Boolean)
+    if frame.height <= SMALL_SHEET_ROWS:
+        return pl.Series(
+            [
+                any(cell is not None and cell.strip(WHITESPACE) for cell in row)
+                for row in frame.iter_rows()
+            ],
+            dtype=pl.Boolean,
+        )
     return frame.select(
         pl.any_horizontal(
             (pl.col(name).str.strip_chars().str.len_chars() > 0).fill_null(False)
