@@ -209,3 +209,27 @@ def test_exit_code_one_when_an_input_is_excluded(tmp_path: Path) -> None:
         main(["aggregate", str(folder), "--out", str(tmp_path / "out"), "--no-cache", "--quiet"])
         == 1
     )
+
+
+def test_a_broken_worker_pool_falls_back_to_this_process(
+    returns_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    def broken(pending: object, thresholds: object, workers: object, done: object) -> None:
+        raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(batch, "_in_pool", broken)
+    tables = aggregate([returns_dir], AggregateOptions(cache_dir=None, workers=2))
+    assert tables.tables["manifest"].filter(pl.col("status") == "included").height == 12
+
+
+def test_a_file_gone_before_it_is_read_is_an_excluded_input(tmp_path: Path) -> None:
+    """A file that cannot be read (here, removed after discovery) is reported, not a crash."""
+    from returns_kit.aggregate.cache import ResultCache
+    from returns_kit.thresholds import Thresholds
+
+    gone = tmp_path / "gone.xlsx"
+    (done,) = batch.process_all([gone], Thresholds(), ResultCache(tmp_path, Thresholds()))
+    assert done.sha256 == ""
+    assert [f.rule for f in done.report.findings] == ["F001"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -56,7 +57,7 @@ def process_all(
     pending: list[tuple[int, str, str]] = []
     for index, path in enumerate(paths):
         digest = sha256(path)
-        cached = cache.get(digest)
+        cached = cache.get(digest) if digest else None
         if isinstance(cached, Processed):
             cached.path = cached.report.path = str(path)
             results[index] = cached
@@ -66,28 +67,43 @@ def process_all(
     if progress:
         progress(len(results), total)
     workers = workers or min(2, os.cpu_count() or 1)
-    if len(pending) < POOL_FROM or workers < 2:
-        for index, name, digest in pending:
-            results[index] = _store(cache, _validate(name, digest, thresholds))
-            if progress:
-                progress(len(results), total)
-    else:
-        # A fork server, not plain fork: forking a process that has started polars' threads
-        # can deadlock. It imports the validator once, so each worker starts warm.
-        context = get_context("forkserver")
-        context.set_forkserver_preload(["returns_kit.validate"])
-        with ProcessPoolExecutor(workers, context, initializer=_worker_start) as pool:
-            futures = {
-                pool.submit(_validate, path, digest, thresholds): index
-                for index, path, digest in pending
-            }
-            for future in as_completed(futures):
-                results[futures[future]] = _store(cache, future.result())
-                if progress:
-                    progress(len(results), total)
+
+    def done(index: int, processed: Processed) -> None:
+        results[index] = _store(cache, processed)
+        if progress:
+            progress(len(results), total)
+
+    if len(pending) >= POOL_FROM and workers >= 2:
+        try:
+            _in_pool(pending, thresholds, workers, done)
+        except (BrokenProcessPool, OSError):
+            pass  # a worker died (out of memory, say): what is left is done here instead
+    for index, name, digest in pending:
+        if index not in results:
+            done(index, _validate(name, digest, thresholds))
     return [results[index] for index in range(total)]
 
 
+def _in_pool(
+    pending: list[tuple[int, str, str]],
+    thresholds: Thresholds,
+    workers: int,
+    done: Callable[[int, Processed], None],
+) -> None:
+    # A fork server, not plain fork: forking a process that has started polars' threads
+    # can deadlock. It imports the validator once, so each worker starts warm.
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["returns_kit.validate"])
+    with ProcessPoolExecutor(workers, context, initializer=_worker_start) as pool:
+        futures = {
+            pool.submit(_validate, name, digest, thresholds): index
+            for index, name, digest in pending
+        }
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+
+
 def _store(cache: ResultCache, processed: Processed) -> Processed:
-    cache.put(processed.sha256, processed)
+    if processed.sha256:
+        cache.put(processed.sha256, processed)
     return processed
