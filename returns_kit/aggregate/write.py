@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from returns_kit.aggregate.xlsx import write_tables
+
 #: Marks a folder as ours, so that --out never replaces a folder of someone else's files.
 MARKER = "manifest.csv"
 #: Text a spreadsheet would take for a formula (CWE-1236); such text gets a leading quote.
@@ -68,39 +70,13 @@ def _swap(staging: Path, out: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def is_rate(column: str) -> bool:
+    """Columns shown as percentages in tables.xlsx."""
+    return column.endswith(
+        ("_rate", "_share", "_before", "_after", "_min", "_median", "_max")
+    ) or column in ("choice_rate_change", "pb_rate_change")
+
+
 def write_workbook(tables: dict[str, pl.DataFrame], path: Path) -> None:
     """One sheet per table: bold frozen headings, rates as percentages, text never a formula."""
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(
-        str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
-    book.set_properties({"created": None})
-    bold = book.add_format({"bold": True, "bottom": 1})
-    percent = book.add_format({"num_format": "0.0%"})
-    for name, frame in tables.items():
-        sheet = book.add_worksheet(name)
-        sheet.freeze_panes(1, 0)
-        for column, heading in enumerate(frame.columns):
-            is_rate = heading.endswith(("_rate", "_share", "_before", "_after")) or heading in (
-                "choice_rate_change",
-                "pb_rate_change",
-            )
-            sheet.set_column(
-                column,
-                column,
-                max(10, min(40, len(heading) + 2)),
-                percent if is_rate and frame.schema[heading] == pl.Float64 else None,
-            )
-            sheet.write_string(0, column, heading, bold)
-        for row, values in enumerate(frame.iter_rows(), start=1):
-            for column, value in enumerate(values):
-                if value is None:
-                    continue
-                if isinstance(value, str):
-                    sheet.write_string(row, column, value)
-                elif isinstance(value, bool):
-                    sheet.write_boolean(row, column, value)
-                else:
-                    sheet.write_number(row, column, value)
-    book.close()
+    write_tables(tables, path, is_rate)
