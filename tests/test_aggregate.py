@@ -233,3 +233,20 @@ def test_a_file_gone_before_it_is_read_is_an_excluded_input(tmp_path: Path) -> N
     (done,) = batch.process_all([gone], Thresholds(), ResultCache(tmp_path, Thresholds()))
     assert done.sha256 == ""
     assert [f.rule for f in done.report.findings] == ["F001"]
+
+
+def test_progress_shows_counts_on_a_terminal_only(
+    returns_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    args = ["aggregate", str(returns_dir), "--out", str(tmp_path / "out"), "--no-cache"]
+    main(args)
+    assert "validating" not in capsys.readouterr().err  # stderr is not a terminal here
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    main(args)
+    bar = capsys.readouterr().err
+    assert "validating [" in bar and "12/12 files" in bar
+    main([*args, "--quiet"])
+    assert capsys.readouterr().err == ""
