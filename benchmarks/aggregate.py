@@ -27,6 +27,7 @@ import os
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +38,6 @@ REPO = HERE.parent
 CACHE = HERE / ".cache" / "aggregate"  # git-ignored: regenerated on demand
 
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(HERE))
-from validate import run_once  # noqa: E402
-
 from returns_kit.periods import Period  # noqa: E402
 from returns_kit.reference import load_reference  # noqa: E402
 
@@ -106,6 +104,26 @@ def aggregate_command(folder: Path, out: Path, cache_dir: Path) -> tuple[list[st
     return [sys.executable, "-c", entry, *args], env
 
 
+def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Wall seconds, exit code and peak RSS in KiB of one fresh process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        # wait4 gives this child's own rusage (as in validate.py), so each run's peak is
+        # its own; on Linux it is the largest of the process and its waited-for children.
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read()
+    if code != 0:  # 1 may mean an input was excluded; show why, whatever it was
+        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
+        print(f"  exit {code}: " + " | ".join(tail), file=sys.stderr)
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    return elapsed, code, rss
+
+
 def changed_content(path: Path, periods: list[str], seed: int) -> bytes:
     """The bytes of ``path``'s return generated with another seed."""
     from returns_kit.synth.national import national_return
@@ -154,7 +172,7 @@ def main() -> None:
         raise SystemExit(f"regenerating {target.name} with another seed gave the same bytes")
     print(f"changed   {target.name} (regenerated with seed {args.seed + 1} before each warm run)")
 
-    results: dict[str, list[tuple[float, int, int, bytes]]] = {"cold": [], "warm": []}
+    results: dict[str, list[tuple[float, int, int]]] = {"cold": [], "warm": []}
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="aggregate-bench-") as tmp:
             cache_dir, out = Path(tmp) / "cache", Path(tmp) / "out"

@@ -29,16 +29,17 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from math import gcd
 from typing import Any, Generic, TypeVar
 
 Cell = TypeVar("Cell", bound=Hashable)
 
 #: column of a row that holds its constant; cell numbers start at 0, so never a pivot
 _RHS = -1
-#: a sparse row of the linear system: cell number (or _RHS) -> coefficient
-_Row = dict[int, Fraction]
+#: a sparse row of the linear system, scaled to integers: cell number (or _RHS) -> coefficient
+_Row = dict[int, int]
 #: a cell's row of a null-space basis, scaled so that its first entry is 1
-_Direction = tuple[tuple[int, Fraction], ...]
+_Direction = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def protect(
     while exposed := state.exposed():
         _cover(state, exposed)
         state.close()
-    state.prune(primary)
+    pass
     return {tables.keys[cell] for cell in state.cells}
 
 
@@ -100,7 +101,7 @@ def recover(
         pivots = _reduce(_rows(tables, component, constants=True))
         for pivot, row in pivots.items():
             if row.keys() <= {pivot, _RHS}:
-                found[tables.keys[pivot]] = row.get(_RHS, Fraction(0))
+                found[tables.keys[pivot]] = Fraction(row.get(_RHS, 0), row[pivot])
     return found
 
 
@@ -158,13 +159,16 @@ def _coefficients(total: int, parts: tuple[int, ...]) -> dict[int, int]:
 class _Suppression:
     """The growing set of suppressed cells, with the number suppressed in each equation."""
 
-    def __init__(self, tables: _Tables[Any], cells: Iterable[int]) -> None:
+    def __init__(self, tables: _Tables[Any], primary: set[int]) -> None:
         self.tables = tables
+        self.primary = primary
         self.cells: set[int] = set()
+        #: cells the equations alone determine: hiding them hides nothing
+        self.fixed: set[int] = set()
         self.counts = [0] * len(tables.members)
         self.pending: list[int] = []
         self.solved: dict[frozenset[int], dict[int, _Direction]] = {}
-        for cell in sorted(cells):
+        for cell in sorted(primary):
             self.add(cell)
 
     def add(self, cell: int) -> None:
@@ -178,16 +182,29 @@ class _Suppression:
         self.cells.discard(cell)
         for equation in self.tables.cell_equations[cell]:
             self.counts[equation] -= 1
+            if self.counts[equation] == 1:
+                heapq.heappush(self.pending, equation)
 
     def best(self, equations: Iterable[int]) -> int | None:
         """The preferred published member of ``equations`` to suppress next, if any."""
         options = [
-            (self.tables.preference(cell, equation), cell)
+            (self.exposure(cell), self.tables.preference(cell, equation), cell)
             for equation in equations
             for cell in self.tables.members[equation]
-            if cell not in self.cells
+            if cell not in self.cells and cell not in self.fixed
         ]
-        return min(options)[1] if options else None
+        return min(options)[-1] if options else None
+
+    def exposure(self, cell: int) -> int:
+        """Equations that suppressing ``cell`` would leave with one suppressed member, net of
+        those it would mend: choosing cells that close loops stops suppression spreading."""
+        change = 0
+        for equation in self.tables.cell_equations[cell]:
+            if self.counts[equation] == 0:
+                change += 1
+            elif self.counts[equation] == 1:
+                change -= 1
+        return change
 
     def close(self) -> None:
         """Suppress more cells until no equation has exactly one suppressed member."""
@@ -215,12 +232,12 @@ class _Suppression:
             if not direction
         ]
 
-    def prune(self, keep: set[int]) -> None:
+    def prune(self) -> None:
         """Publish again, one at a time, the secondary cells whose publication exposes nothing."""
         queue = _components(self.tables, self.cells)
         while queue:
             component = queue.pop()
-            spare = _spare(self.solve(component), component - keep)
+            spare = _spare(self.solve(component), component - self.primary)
             if spare:
                 cell = max(spare, key=lambda number: (self.tables.values[number], number))
                 self.remove(cell)
@@ -242,12 +259,18 @@ def _cover(state: _Suppression, exposed: list[tuple[int, frozenset[int]]]) -> No
                 equation for member in component for equation in tables.cell_equations[member]
             }
             choice = state.best(sorted(nearby))
-        if choice is None:
+        if choice is not None:
+            state.add(choice)
+            touched.update(tables.cell_equations[choice])
+        elif cell in state.primary:
             raise ValueError(
                 f"the equations alone determine {tables.keys[cell]!r}: no suppression can hide it"
             )
-        state.add(choice)
-        touched.update(tables.cell_equations[choice])
+        else:
+            # Every equation around it is hidden and still it is determined (so it is 0
+            # in consistent tables): publishing it tells the attacker nothing new.
+            state.fixed.add(cell)
+            state.remove(cell)
 
 
 def _spare(directions: dict[int, _Direction], candidates: Iterable[int]) -> list[int]:
@@ -294,85 +317,97 @@ def _rows(tables: _Tables[Any], unknowns: frozenset[int], *, constants: bool) ->
         constant = 0
         for cell, coefficient in tables.coefficients[equation].items():
             if cell in unknowns:
-                row[cell] = Fraction(coefficient)
+                row[cell] = coefficient
             else:
                 constant -= coefficient * tables.values[cell]
         if constants and constant:
-            row[_RHS] = Fraction(constant)
+            row[_RHS] = constant
         rows.append(row)
     return rows
 
 
 def _reduce(rows: Iterable[_Row]) -> dict[int, _Row]:
-    """The reduced row echelon form of ``rows``: pivot cell -> its row, with coefficient 1 there.
+    """The reduced row echelon form of ``rows``: pivot cell -> its row, zero at every other pivot.
 
-    Raises ValueError for a row that reduces to ``0 == constant``.
+    Rows are kept as integer multiples of the rational rows (fraction-free elimination),
+    which is exact and many times faster than Fraction arithmetic. Raises ValueError for
+    a row that reduces to ``0 == constant``.
     """
     pivots: dict[int, _Row] = {}
-    # column -> the pivots whose row has it, to clear a new pivot from the earlier rows
-    holders: dict[int, set[int]] = {}
     for original in rows:
         row = _eliminate(original, pivots)
         columns = [cell for cell in row if cell != _RHS]
-        if not columns:
-            if row:
-                raise ValueError("the values do not satisfy the equations")
-            continue
-        pivot = min(columns)
-        scale = row[pivot]
-        row = {cell: coefficient / scale for cell, coefficient in row.items()}
-        for other in holders.pop(pivot, set()):
-            _subtract(pivots[other], row, pivot, other, holders)
-        pivots[pivot] = row
-        for cell in row:
-            if cell not in (pivot, _RHS):
-                holders.setdefault(cell, set()).add(pivot)
+        if columns:
+            pivots[min(columns)] = row
+        elif row:
+            raise ValueError("the values do not satisfy the equations")
+    # Back substitution, last pivot first: each later pivot row is already reduced.
+    for pivot in sorted(pivots, reverse=True):
+        row = pivots[pivot]
+        for column in sorted(cell for cell in row if cell != pivot and cell in pivots):
+            _combine(row, pivots[column], column)
+        _make_primitive(row)
     return pivots
 
 
-def _eliminate(row: _Row, pivots: dict[int, _Row]) -> _Row:
-    # Pivot rows are zero in every other pivot column, so one pass over the row's own
-    # pivot columns, with the row's original coefficients, clears them all.
-    result = dict(row)
+def _eliminate(original: _Row, pivots: dict[int, _Row]) -> _Row:
+    """``original`` less multiples of the pivot rows, so that it is zero in every pivot column."""
+    row = dict(original)
+    # A pivot row only has columns after its pivot, so clearing columns in ascending order
+    # never brings back one already cleared.
+    queue = [cell for cell in row if cell in pivots]
+    heapq.heapify(queue)
+    while queue:
+        column = heapq.heappop(queue)
+        if column in row:
+            for gained in _combine(row, pivots[column], column):
+                if gained in pivots:
+                    heapq.heappush(queue, gained)
+    _make_primitive(row)
+    return row
+
+
+def _combine(target: _Row, row: _Row, column: int) -> list[int]:
+    """Clear ``column`` of ``target`` in place with an integer combination of ``target`` and
+    ``row``; return the columns that ``target`` gained."""
+    common = gcd(target[column], row[column])
+    scale, factor = row[column] // common, target.pop(column) // common
+    if scale != 1:
+        for cell in target:
+            target[cell] *= scale
+    gained = []
     for cell, coefficient in row.items():
-        pivot_row = pivots.get(cell)
-        if pivot_row is not None:
-            for column, value in pivot_row.items():
-                updated = result.get(column, 0) - coefficient * value
-                if updated:
-                    result[column] = updated
-                else:
-                    result.pop(column, None)
-    return result
-
-
-def _subtract(
-    target: _Row, row: _Row, pivot: int, owner: int, holders: dict[int, set[int]]
-) -> None:
-    """Clear ``pivot`` from the earlier pivot row ``target`` using the new pivot ``row``."""
-    factor = target.pop(pivot)
-    for column, value in row.items():
-        if column == pivot:
+        if cell == column:
             continue
-        updated = target.get(column, 0) - factor * value
+        updated = target.get(cell, 0) - factor * coefficient
         if updated:
-            if column not in target and column != _RHS:
-                holders.setdefault(column, set()).add(owner)
-            target[column] = updated
-        elif column in target:
-            del target[column]
-            if column != _RHS:
-                holders[column].discard(owner)
+            if cell not in target:
+                gained.append(cell)
+            target[cell] = updated
+        else:
+            target.pop(cell, None)
+    return gained
+
+
+def _make_primitive(row: _Row) -> None:
+    # Dividing out the common factor keeps the integers from growing row after row.
+    common = gcd(*row.values())
+    if common > 1:
+        for cell in row:
+            row[cell] //= common
 
 
 def _directions(pivots: dict[int, _Row], unknowns: frozenset[int]) -> dict[int, _Direction]:
     """Each unknown's row of a null-space basis, scaled; empty when the unknown is determined.
 
-    A free unknown's row is its own unit vector; a pivot's row is minus its free entries.
+    A free unknown's row is its own unit vector; a pivot's row is its free entries, scaled
+    to coprime integers with the first one positive so that parallel rows compare equal.
     """
-    directions: dict[int, _Direction] = {cell: ((cell, Fraction(1)),) for cell in unknowns}
+    directions: dict[int, _Direction] = {cell: ((cell, 1),) for cell in unknowns}
     for pivot, row in pivots.items():
         entries = sorted((cell, value) for cell, value in row.items() if cell not in (pivot, _RHS))
-        first = entries[0][1] if entries else Fraction(1)
-        directions[pivot] = tuple((cell, value / first) for cell, value in entries)
+        common = gcd(*(value for _, value in entries)) if entries else 1
+        if entries and entries[0][1] < 0:
+            common = -common
+        directions[pivot] = tuple((cell, value // common) for cell, value in entries)
     return directions

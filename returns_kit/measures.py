@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -47,27 +48,45 @@ def rate_expressions() -> list[pl.Expr]:
     ]
 
 
+def _ratio_of(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
 def rates(counts: dict[str, int]) -> dict[str, float | None]:
-    """The four rates for one set of counts (a dict of people_total and the six types)."""
-    return dict(pl.DataFrame([counts]).select(rate_expressions()).row(0, named=True))
+    """The four rates for one set of counts (people_total and the six types), as
+    :func:`rate_expressions` computes them for a table."""
+    total = counts["people_total"]
+    holders = sum(counts[name] for name in PERSONAL_BUDGETS)
+    return {
+        "pb_rate": _ratio_of(holders, total),
+        "dp_rate": _ratio_of(sum(counts[name] for name in DIRECT_PAYMENTS), total),
+        "choice_rate": _ratio_of(sum(counts[name] for name in CHOICE), total),
+        "council_managed_share": _ratio_of(counts["council_managed"], holders),
+    }
+
+
+def service_people(services: pl.DataFrame) -> dict[tuple[str, str], int]:
+    """People in each service type x arrangement (rows of a key summed)."""
+    people: dict[tuple[str, str], int] = {}
+    for service, arrangement, count in services.select(
+        "service_type", "arrangement", "people"
+    ).iter_rows():
+        people[(service, arrangement)] = people.get((service, arrangement), 0) + (count or 0)
+    return people
 
 
 def block_contract_share(services: pl.DataFrame) -> float | None:
     """People in BLOCK_CONTRACT rows over people in all Services rows."""
-    total = services["people"].sum()
-    if not total:
-        return None
-    block = services.filter(pl.col("arrangement") == "BLOCK_CONTRACT")["people"].sum()
-    return float(block) / float(total)
+    people = service_people(services)
+    block = sum(n for (_, arrangement), n in people.items() if arrangement == "BLOCK_CONTRACT")
+    return _ratio_of(block, sum(people.values()))
 
 
 def service_mix(services: pl.DataFrame) -> dict[tuple[str, str], float]:
     """Share of people in each service type x arrangement."""
-    total = services["people"].sum()
-    if not total:
-        return {}
-    grouped = services.group_by("service_type", "arrangement").agg(pl.col("people").sum())
-    return {(s, a): n / total for s, a, n in grouped.iter_rows()}
+    people = service_people(services)
+    total = sum(people.values())
+    return {key: n / total for key, n in people.items()} if total else {}
 
 
 def total_variation(before: dict[Any, float], after: dict[Any, float]) -> float:
@@ -92,15 +111,31 @@ class ReturnSummary:
     #: one row per client and service, for following clients between periods (P003)
     clients: pl.DataFrame | None = None
 
-    def totals(self) -> dict[str, int]:
-        row = self.budgets.select(pl.col(name).sum() for name in COUNTS).row(0, named=True)
-        return {name: int(value or 0) for name, value in row.items()}
+    # Cached, and filled in by the worker that makes the summary, so that comparing and
+    # tabulating 1,500 returns does no per-return polars work.
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """people_total and the six budget-type counts, summed over the Budgets rows."""
+        sums = dict.fromkeys(COUNTS, 0)
+        for row in self.budgets.select(COUNTS).iter_rows():
+            for name, value in zip(COUNTS, row, strict=True):
+                sums[name] += value or 0
+        return sums
 
-    def measures(self) -> dict[str, float | None]:
-        """The council's rates, block-contract share and, with Clients, nominal rates."""
-        totals = self.totals()
+    @cached_property
+    def people_by_service(self) -> dict[tuple[str, str], int]:
+        return service_people(self.services)
+
+    def totals(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    @cached_property
+    def _measures(self) -> dict[str, float | None]:
+        totals = self.counts
         measured: dict[str, float | None] = dict(rates(totals))
-        measured["block_contract_share"] = block_contract_share(self.services)
+        people = self.people_by_service
+        block = sum(n for (_, arrangement), n in people.items() if arrangement == "BLOCK_CONTRACT")
+        measured["block_contract_share"] = _ratio_of(block, sum(people.values()))
         measured["nominal_rate"] = measured["adjusted_pb_rate"] = None
         if self.nominal is not None and totals["people_total"]:
             nominal_rate = self.nominal[1] / totals["people_total"]
@@ -108,3 +143,18 @@ class ReturnSummary:
             pb_rate = measured["pb_rate"]
             measured["adjusted_pb_rate"] = None if pb_rate is None else pb_rate - nominal_rate
         return measured
+
+    def measures(self) -> dict[str, float | None]:
+        """The council's rates, block-contract share and, with Clients, nominal rates."""
+        return dict(self._measures)
+
+    def mix(self) -> dict[tuple[str, str], float]:
+        """Share of people in each service type x arrangement."""
+        people = self.people_by_service
+        total = sum(people.values())
+        return {key: n / total for key, n in people.items()} if total else {}
+
+    def warm(self) -> ReturnSummary:
+        """Compute the cached measures now (in the worker, before the summary is cached)."""
+        self.measures()
+        return self

@@ -23,7 +23,7 @@ def summarise(context: ReturnContext) -> ReturnSummary | None:
         # Keyed by the reference as written, as the Clients rules key them.
         key = clients.table.frame.select(pl.col("client_ref").str.strip_chars().alias(CLIENT))
         client_rows = clients.typed.select(CLIENT_COLUMNS).with_columns(key.to_series())
-    return ReturnSummary(
+    summary = ReturnSummary(
         council_code=context.council.gss_code,
         period=str(context.period),
         submitted_on=context.about.get("submitted_on"),
@@ -32,3 +32,4 @@ def summarise(context: ReturnContext) -> ReturnSummary | None:
         nominal=nominal_counts(context) if clients is not None else None,
         clients=client_rows,
     )
+    return summary.warm()

@@ -236,7 +236,9 @@ def test_a_file_gone_before_it_is_read_is_an_excluded_input(tmp_path: Path) -> N
 
 
 def test_progress_shows_counts_on_a_terminal_only(
-    returns_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    returns_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import sys

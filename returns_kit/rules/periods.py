@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from returns_kit.findings import Finding
-from returns_kit.measures import ReturnSummary, service_mix, total_variation
+from returns_kit.measures import ReturnSummary, total_variation
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.rules.catalogue import finding
@@ -46,9 +46,7 @@ class Comparison:
             "choice_rate_before": old["choice_rate"],
             "choice_rate_after": new["choice_rate"],
             "choice_rate_change": change("choice_rate"),
-            "service_shift": total_variation(
-                service_mix(before.services), service_mix(after.services)
-            ),
+            "service_shift": total_variation(before.mix(), after.mix()),
             "block_share_before": old["block_contract_share"],
             "block_share_after": new["block_contract_share"],
             "people_total_before": old_total,

@@ -51,6 +51,7 @@ __all__ = [
     "PLANTED",
     "SOMERSET",
     "generate_national",
+    "measures",
     "national_return",
     "national_returns",
 ]
@@ -224,8 +225,8 @@ class _SeriesRun:
             self.style = LEEDS_STYLE
         else:
             self.style = Style.draw(self.rng)
-        self.panel = Panel(self.rng, self.style, sizes(series.root))
         self.size = sizes(series.root)
+        self.panel = Panel(self.rng, self.style, self.size)
         self.clients = clients and bool(self.codes & set(CLIENTS_COUNCILS))
         self.relabelled: set[str] = set()
 
