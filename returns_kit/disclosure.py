@@ -80,7 +80,7 @@ def protect(
     while exposed := state.exposed():
         _cover(state, exposed)
         state.close()
-    pass
+    state.prune()
     return {tables.keys[cell] for cell in state.cells}
 
 

@@ -128,7 +128,7 @@ def p002_suspected_relabelling(c: Comparison, t: Thresholds) -> Iterator[Finding
         yield finding(
             "P002",
             f"Suspected relabelling: the personal budget rate rose "
-            f"{e['pb_rate_change'] * 100:+.1f} points, but the choice rate moved only "
+            f"{e['pb_rate_change'] * 100:.1f} points, but the choice rate moved only "
             f"{e['choice_rate_change'] * 100:+.1f} points and the services did not change "
             f"(service shift {e['service_shift']:.3f}, block-contract share "
             f"{_points(block_before)} to {_points(block_after)}).",
