@@ -122,3 +122,12 @@ def test_validate_previous_flags_somerset(capsys: pytest.CaptureFixture[str]) ->
     assert code == 1  # --strict: the queries are not explained
     p003 = next(f for f in findings if f["rule"] == "P003")
     assert p003["evidence"] == {"clients": 2831}
+
+
+def test_readme_shows_the_flags_this_run_raises(run: dict[str, object]) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    shown = [line for line in readme.splitlines() if line.startswith("2013-14,E")]
+    out: Path = run["out"]  # type: ignore[assignment]
+    actual = [",".join(line.split(",")[i] for i in (0, 1, 2, 3, 7, 8, 9))
+              for line in (out / "flags.csv").read_text().splitlines() if ",P005," not in line]
+    assert shown == actual[1:]
