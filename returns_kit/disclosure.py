@@ -7,9 +7,13 @@ suppressed cell can be worked back from the tables' additive relations, each an
 budget types, an ALL margin and its codes, a region and its councils).
 
 The attacker modelled by :func:`recoverable` knows every published value and
-every equation and solves the linear system exactly (rational Gaussian
-elimination); :func:`protect` adds secondary cells until that attacker recovers
-nothing, then publishes again every secondary cell it can spare.
+every equation and solves the linear system exactly (Gaussian elimination in
+integers, one connected group of suppressed cells at a time). :func:`protect`
+first adds secondary cells until no equation has exactly one suppressed member,
+preferring cells that close a loop of suppressed cells over ones that open new
+equations, then small positive parts, then zeros, then totals; then, while the
+attacker still recovers a cell, it suppresses one more cell beside it; last, it
+publishes again every secondary cell whose publication would expose nothing.
 
 >>> row = Equation("all", ("a", "b", "c"))
 >>> sorted(protect({"all": 20, "a": 3, "b": 9, "c": 8}, [row]))
@@ -38,7 +42,7 @@ Cell = TypeVar("Cell", bound=Hashable)
 _RHS = -1
 #: a sparse row of the linear system, scaled to integers: cell number (or _RHS) -> coefficient
 _Row = dict[int, int]
-#: a cell's row of a null-space basis, scaled so that its first entry is 1
+#: a cell's row of a null-space basis as coprime integers, the first one positive
 _Direction = tuple[tuple[int, int], ...]
 
 
@@ -212,7 +216,7 @@ class _Suppression:
             equation = heapq.heappop(self.pending)
             if self.counts[equation] == 1:
                 cell = self.best([equation])
-                # None: a one-member equation, which exposed() reports and _cover() rejects.
+                # None: a one-member equation; exposed() reports its cell next.
                 if cell is not None:
                     self.add(cell)
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from returns_kit.cells import WHITESPACE
+
+#: White space written out, because \s means different characters to Python's re and to
+#: polars' Rust regex (which the vectorised check uses); these are the characters both strip.
+_SPACE = "".join(f"\\u{ord(c):04x}" for c in WHITESPACE)
+_EMAIL = re.compile(f"^[^@{_SPACE}]+@[^@{_SPACE}]+\\.[^@{_SPACE}]+$")
 #: UK postcodes, with or without the space: outward code then inward code.
 POSTCODE = r"^(?:[A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?[0-9][A-Za-z]{2}$"
 _POSTCODE = re.compile(POSTCODE)
@@ -37,8 +42,8 @@ def nhs_number_valid(digits: str) -> bool:
 
 def identifier_kind(text: str) -> str | None:
     """What kind of direct identifier ``text`` looks like, if any."""
-    value = text.strip()
-    digits = re.sub(r"[\s-]", "", value)
+    value = text.strip(WHITESPACE)
+    digits = re.sub(f"[{_SPACE}-]", "", value)
     if nhs_number_valid(digits):
         return "an NHS number"
     if _EMAIL.match(value):
@@ -62,7 +67,7 @@ def shown(text: str | None, *, identifier: bool = False) -> str:
 
 #: A cheap test every identifier passes (digits with separators, an @, a postcode), so the
 #: full classification runs only on the few values that might be one.
-CANDIDATE = rf"^[0-9][0-9\t -]{{8,}}[0-9]$|@|{POSTCODE}"
+CANDIDATE = f"^[0-9][0-9{_SPACE}-]{{8,}}[0-9]$|@|{POSTCODE}"
 
 
 def identifier_rows(frame: Any, column: str) -> Any:
@@ -83,7 +88,7 @@ def identifier_kind_expr(column: str) -> Any:
     import polars as pl
 
     value = pl.col(column).str.strip_chars()
-    digits = value.str.replace_all(r"[\s-]", "")
+    digits = value.str.replace_all(f"[{_SPACE}-]", "")
     weighted = pl.sum_horizontal(
         digits.str.slice(i, 1).cast(pl.Int64, strict=False) * (10 - i) for i in range(9)
     )

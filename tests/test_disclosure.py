@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import doctest
 import random
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from itertools import product
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,13 +22,13 @@ REASONS = ("physical", "memory")
 PARTS = ("dp", "council_managed")
 MEASURES = ("people_total", *PARTS)
 
-Values = dict[Hashable, int]
-Equations = list[Equation[Hashable]]
+Values = dict[Any, int]
+Equations = list[Equation[Any]]
 
 
 def peel(
-    values: Mapping[Hashable, int], equations: Sequence[Equation[Hashable]], hidden: set[Hashable]
-) -> set[Hashable]:
+    values: Mapping[Any, int], equations: Sequence[Equation[Any]], hidden: set[Any]
+) -> set[Any]:
     """The simple attacker: solve any equation with one unknown left, until none is left."""
     known = {key: value for key, value in values.items() if key not in hidden}
     solved = True
@@ -43,7 +44,7 @@ def peel(
     return hidden & known.keys()
 
 
-def one_per_equation(equations: Sequence[Equation[Hashable]], hidden: set[Hashable]) -> bool:
+def one_per_equation(equations: Sequence[Equation[Any]], hidden: set[Any]) -> bool:
     """Whether some equation has exactly one hidden member."""
     return any(len({e.total, *e.parts} & hidden) == 1 for e in equations)
 
@@ -71,7 +72,7 @@ def grid_equations(level: str, geography: str) -> Equations:
 
 
 def build(
-    regions: dict[str, list[str]], leaves: Mapping[tuple[str, ...], int]
+    regions: dict[str, list[str]], leaves: Mapping[tuple[str, str, str, str], int]
 ) -> tuple[Values, Equations]:
     """Council, region and England grids from the councils' leaf counts, with every equation."""
     values: Values = {}
@@ -289,7 +290,7 @@ def test_overlapping_totals_are_protected(
 
 
 @st.composite
-def small_systems(draw: st.DrawFn) -> tuple[Values, Equations, set[Hashable]]:
+def small_systems(draw: st.DrawFn) -> tuple[Values, Equations, set[Any]]:
     """A few cells from 4 to 9, totals over them (and over earlier totals), a few hidden."""
     values: Values = {f"x{i}": draw(st.integers(4, 9)) for i in range(draw(st.integers(2, 4)))}
     equations: Equations = []
@@ -301,7 +302,7 @@ def small_systems(draw: st.DrawFn) -> tuple[Values, Equations, set[Hashable]]:
     return values, equations, hidden
 
 
-def brute_force(values: Values, equations: Equations, hidden: set[Hashable]) -> set[Hashable]:
+def brute_force(values: Values, equations: Equations, hidden: set[Any]) -> set[Any]:
     """The hidden cells that take one value in every solution near the true one.
 
     Every cell is at least 4, and with at most 4 unknowns and coefficients of 1, an
@@ -310,7 +311,7 @@ def brute_force(values: Values, equations: Equations, hidden: set[Hashable]) -> 
     non-negative, show every cell the linear attacker cannot pin down.
     """
     cells = sorted(hidden, key=repr)
-    seen: dict[Hashable, set[int]] = {cell: set() for cell in cells}
+    seen: dict[Any, set[int]] = {cell: set() for cell in cells}
     windows = [range(values[cell] - 4, values[cell] + 5) for cell in cells]
     for guess in product(*windows):
         trial = {**values, **dict(zip(cells, guess, strict=True))}
@@ -322,7 +323,7 @@ def brute_force(values: Values, equations: Equations, hidden: set[Hashable]) -> 
 
 @settings(max_examples=200, deadline=None)
 @given(system=small_systems())
-def test_recoverable_matches_brute_force(system: tuple[Values, Equations, set[Hashable]]) -> None:
+def test_recoverable_matches_brute_force(system: tuple[Values, Equations, set[Any]]) -> None:
     values, equations, hidden = system
     found = recover(values, equations, hidden)
     assert set(found) == brute_force(values, equations, hidden)

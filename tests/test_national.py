@@ -22,8 +22,9 @@ EXPECTED = json.loads((NATIONAL / "expected.json").read_text())
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("national")
     out = root / "out"
-    code = main(["aggregate", str(NATIONAL), "--out", str(out), "--cache-dir", str(root / "c"),
-                 "--quiet"])
+    code = main(
+        ["aggregate", str(NATIONAL), "--out", str(out), "--cache-dir", str(root / "c"), "--quiet"]
+    )
     tables = {p.stem: pl.read_csv(p, infer_schema_length=None) for p in out.glob("*.csv")}
     return {"code": code, "out": out, "root": root, "tables": tables}
 
@@ -44,12 +45,16 @@ def test_every_return_is_included_and_none_missing(run: dict[str, object]) -> No
 
 def test_exactly_the_planted_flags_are_raised(run: dict[str, object]) -> None:
     flags = tables(run)["flags"]
-    raised = {(r["council_code"], r["period"]): [] for r in flags.iter_rows(named=True)
-              if r["rule"] != "P005"}
+    raised = {
+        (r["council_code"], r["period"]): []
+        for r in flags.iter_rows(named=True)
+        if r["rule"] != "P005"
+    }
     for row in flags.filter(pl.col("rule") != "P005").iter_rows(named=True):
         raised[(row["council_code"], row["period"])].append(row["rule"])
-    expected = {(f["council"], f["after"]): f["rules"] for f in EXPECTED["flags"]
-                if not f["no_comparison"]}
+    expected = {
+        (f["council"], f["after"]): f["rules"] for f in EXPECTED["flags"] if not f["no_comparison"]
+    }
     assert raised == expected
     assert raised[("E10000027", "2013-14")] == ["P001", "P002", "P003"]  # Somerset's letter
     assert raised[("E08000035", "2013-14")] == ["P001"]  # Leeds's real move to ISFs
@@ -64,12 +69,14 @@ def test_the_series_break_stops_every_comparison(run: dict[str, object]) -> None
 def test_flags_carry_their_evidence(run: dict[str, object]) -> None:
     flags = tables(run)["flags"]
     for planted in (f for f in EXPECTED["flags"] if not f["no_comparison"]):
-        row = flags.filter((pl.col("council_code") == planted["council"])
-                           & (pl.col("period") == planted["after"])).row(0, named=True)
+        row = flags.filter(
+            (pl.col("council_code") == planted["council"]) & (pl.col("period") == planted["after"])
+        ).row(0, named=True)
         assert row["pb_rate_before"] == pytest.approx(planted["rate_before"], abs=1e-4)
         assert row["pb_rate_after"] == pytest.approx(planted["rate_after"], abs=1e-4)
         assert row["choice_rate_change"] == pytest.approx(
-            planted["choice_after"] - planted["choice_before"], abs=2e-4)
+            planted["choice_after"] - planted["choice_before"], abs=2e-4
+        )
         assert row["service_shift"] == pytest.approx(planted["service_tvd"], abs=1e-4)
         assert row["block_share_before"] == pytest.approx(planted["block_before"], abs=1e-4)
         assert row["block_share_after"] == pytest.approx(planted["block_after"], abs=1e-4)
@@ -86,8 +93,10 @@ def test_the_example_is_national_in_size_and_mix(run: dict[str, object]) -> None
     assert england["people_total"].min() > 550_000 and england["people_total"].max() < 650_000
     assert councils["pb_rate"].min() < 0.2 and councils["pb_rate"].max() > 0.9
     ages = tables(run)["breakdowns"].filter(
-        (pl.col("level") == "england") & (pl.col("support_reason") == "ALL")
-        & (pl.col("age_band") != "ALL"))
+        (pl.col("level") == "england")
+        & (pl.col("support_reason") == "ALL")
+        & (pl.col("age_band") != "ALL")
+    )
     by_age = dict(zip(ages["age_band"] + ages["period"], ages["dp_rate"], strict=True))
     for period in EXPECTED["periods"]:
         assert by_age["65+" + period] < by_age["18-64" + period]
@@ -105,8 +114,20 @@ def test_same_bytes_when_the_inputs_come_in_another_order(run: dict[str, object]
     root: Path = run["root"]  # type: ignore[assignment]
     files = sorted(NATIONAL.glob("*.xlsx"), reverse=True)
     again = root / "again"
-    assert main(["aggregate", *map(str, files), "--out", str(again), "--cache-dir",
-                 str(root / "c"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "aggregate",
+                *map(str, files),
+                "--out",
+                str(again),
+                "--cache-dir",
+                str(root / "c"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     first: Path = run["out"]  # type: ignore[assignment]
     for csv in sorted(first.glob("*.csv")):
         if csv.name == "manifest.csv":
@@ -115,8 +136,17 @@ def test_same_bytes_when_the_inputs_come_in_another_order(run: dict[str, object]
 
 
 def test_validate_previous_flags_somerset(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["validate", str(NATIONAL / "E10000027-2013-14.xlsx"), "--previous",
-                 str(NATIONAL / "E10000027-2012-13.xlsx"), "--format", "json", "--strict"])
+    code = main(
+        [
+            "validate",
+            str(NATIONAL / "E10000027-2013-14.xlsx"),
+            "--previous",
+            str(NATIONAL / "E10000027-2012-13.xlsx"),
+            "--format",
+            "json",
+            "--strict",
+        ]
+    )
     findings = json.loads(capsys.readouterr().out)["files"][0]["findings"]
     assert sorted(f["rule"] for f in findings) == ["C007", "P001", "P002", "P003"]
     assert code == 1  # --strict: the queries are not explained
@@ -128,6 +158,9 @@ def test_readme_shows_the_flags_this_run_raises(run: dict[str, object]) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     shown = [line for line in readme.splitlines() if line.startswith("2013-14,E")]
     out: Path = run["out"]  # type: ignore[assignment]
-    actual = [",".join(line.split(",")[i] for i in (0, 1, 2, 3, 7, 8, 9))
-              for line in (out / "flags.csv").read_text().splitlines() if ",P005," not in line]
+    actual = [
+        ",".join(line.split(",")[i] for i in (0, 1, 2, 3, 7, 8, 9))
+        for line in (out / "flags.csv").read_text().splitlines()
+        if ",P005," not in line
+    ]
     assert shown == actual[1:]

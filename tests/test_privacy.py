@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from returns_kit.cli import cli
-from returns_kit.privacy import identifier_kind, identifier_kind_expr, nhs_number_valid, shown
+from returns_kit.privacy import (
+    identifier_kind,
+    identifier_kind_expr,
+    identifier_rows,
+    nhs_number_valid,
+    shown,
+)
 
 from .conftest import FIXTURES
 
@@ -46,7 +52,7 @@ def test_shown_withholds_anything_identifying() -> None:
 
 
 refs = st.one_of(
-    st.text(st.sampled_from("0123456789 -"), min_size=8, max_size=14),
+    st.text(st.sampled_from("0123456789 -\u00a0\x1f\t"), min_size=8, max_size=14),
     st.from_regex(r"\A[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}\Z"),
     st.emails(),
     st.text(max_size=20),
@@ -56,9 +62,14 @@ refs = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(refs, min_size=1, max_size=30))
 def test_vectorised_detection_agrees_with_scalar(values: list[str]) -> None:
-    frame = pl.DataFrame({"ref": values})
-    vectorised = frame.select(identifier_kind_expr("ref")).to_series().to_list()  # type: ignore[arg-type]
+    frame = pl.DataFrame({"ref": values}).with_row_index("_row")
+    vectorised = frame.select(identifier_kind_expr("ref")).to_series().to_list()
     assert vectorised == [identifier_kind(value) for value in values]
+    # The rule runs the full check only on values passing a cheap filter: it must lose none.
+    found = identifier_rows(frame, "ref")
+    assert dict(zip(found["_row"], found["_kind"], strict=True)) == {
+        i: kind for i, value in enumerate(values) if (kind := identifier_kind(value))
+    }
 
 
 def test_json_output_of_every_fixture_holds_no_identifier(tmp_path: Path) -> None:
