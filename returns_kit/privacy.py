@@ -67,7 +67,7 @@ def shown(text: str | None, *, identifier: bool = False) -> str:
 
 #: A cheap test every identifier passes (digits with separators, an @, a postcode), so the
 #: full classification runs only on the few values that might be one.
-CANDIDATE = f"^[0-9][0-9{_SPACE}-]{{8,}}[0-9]$|@|{POSTCODE}"
+CANDIDATE = f"^[0-9{_SPACE}-]{{10,}}$|@|{POSTCODE}"
 
 
 def identifier_rows(frame: Any, column: str) -> Any:
