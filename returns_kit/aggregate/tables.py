@@ -19,6 +19,15 @@ from returns_kit.schema import sheet_specs
 ENGLAND = ("E92000001", "England")
 ALL = "ALL"
 RATES = ("pb_rate", "dp_rate", "choice_rate", "council_managed_share")
+#: What a row of the breakdowns is about.
+BREAKDOWN_KEY = (
+    "period",
+    "level",
+    "geography_code",
+    "geography_name",
+    "age_band",
+    "support_reason",
+)
 #: Counts beyond the spec's that make block-contract share and nominal rate add up too.
 EXTRA_COUNTS = ("service_people", "block_contract_people", "nominal_budgets")
 
@@ -226,14 +235,7 @@ def breakdown_table(
                     pl.col("age_band") if ages else pl.lit(ALL).alias("age_band"),
                     pl.col("support_reason") if reasons else pl.lit(ALL).alias("support_reason"),
                 )
-                .group_by(
-                    "period",
-                    "level",
-                    "geography_code",
-                    "geography_name",
-                    "age_band",
-                    "support_reason",
-                )
+                .group_by(BREAKDOWN_KEY)
                 .agg(pl.col(name).sum() for name in COUNTS)
             )
             parts.append(grouped)
@@ -258,12 +260,7 @@ def _sort_breakdowns(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("period", "_level", "geography_code", "_age", "_reason")
         .select(
-            "period",
-            "level",
-            "geography_code",
-            "geography_name",
-            "age_band",
-            "support_reason",
+            *BREAKDOWN_KEY,
             *COUNTS,
             *RATES,
         )

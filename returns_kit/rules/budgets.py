@@ -7,20 +7,13 @@ from collections.abc import Iterator
 import polars as pl
 
 from returns_kit.findings import Finding
+from returns_kit.measures import BUDGET_TYPES
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.registry import implements
 from returns_kit.schema import sheet_specs
 
 KEY = ("age_band", "support_reason")
-BUDGET_TYPES = (
-    "dp_self_managed",
-    "dp_part",
-    "third_party_managed",
-    "isf",
-    "council_managed",
-    "no_personal_budget",
-)
 
 
 def scope_of(first: str | None, second: str | None) -> str | None:

@@ -14,9 +14,10 @@ from typing import Any
 import polars as pl
 
 from returns_kit.findings import Finding
+from returns_kit.measures import BUDGET_TYPES
 from returns_kit.privacy import identifier_rows
-from returns_kit.rules.budgets import BUDGET_TYPES, scope_of
 from returns_kit.rules.budgets import KEY as BUDGET_KEY
+from returns_kit.rules.budgets import scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.registry import implements

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
+import returns_kit.synth.people as people_module
 from returns_kit.synth import mix
 from returns_kit.synth.derive import budgets_grid, services_grid
 from returns_kit.synth.model import Grid
@@ -100,24 +101,8 @@ class _Cell:
 
 
 def provider_pools(people: int) -> dict[tuple[str, str], tuple[list[str], list[float]]]:
-    """Provider references by service type and arrangement, sized for ``people``.
-
-    A few block providers, many spot providers; weights 1/rank so that a few large
-    providers hold most of the work (as in ``people._Draw``).
-    """
-    sizes = {
-        "BLOCK_CONTRACT": min(8, 2 + people // 3000),
-        "SPOT_CONTRACT": 3 + people // 250,
-        "ISF": 2 + people // 1000,
-    }
-    pools: dict[tuple[str, str], tuple[list[str], list[float]]] = {}
-    number = 0
-    for s in SERVICE_TYPES:
-        for arrangement, size in sizes.items():
-            refs = [f"PRV{number + i:04d}" for i in range(1, size + 1)]
-            number += size
-            pools[s, arrangement] = (refs, list(accumulate(1 / k for k in range(1, size + 1))))
-    return pools
+    """Provider references by service type and arrangement, sized for ``people``."""
+    return people_module.provider_pools(people, SERVICE_TYPES)
 
 
 class Tally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
@@ -87,21 +88,7 @@ class _Draw:
         return w
 
     def _provider_pools(self, people: int) -> dict[tuple[str, str], tuple[list[str], list[float]]]:
-        # A few block providers, many spot providers; weights 1/rank so that a few large
-        # providers hold most of the work, as in real markets.
-        sizes = {
-            "BLOCK_CONTRACT": min(8, 2 + people // 3000),
-            "SPOT_CONTRACT": 3 + people // 250,
-            "ISF": 2 + people // 1000,
-        }
-        pools: dict[tuple[str, str], tuple[list[str], list[float]]] = {}
-        number = 0
-        for s in self.service_types:
-            for arrangement, size in sizes.items():
-                refs = [f"PRV{number + i:04d}" for i in range(1, size + 1)]
-                number += size
-                pools[s, arrangement] = (refs, list(accumulate(1 / k for k in range(1, size + 1))))
-        return pools
+        return provider_pools(people, self.service_types)
 
     def person(self, client_ref: str, snapshot: datetime.date) -> Person:
         rng = self.rng
@@ -190,3 +177,26 @@ def make_people(rng: random.Random, people: int, snapshot: datetime.date) -> lis
         else:
             p.person_directs_support = "N"
     return persons
+
+
+def provider_pools(
+    people: int, service_types: Sequence[str]
+) -> dict[tuple[str, str], tuple[list[str], list[float]]]:
+    """Provider references by service type and arrangement, sized for ``people``.
+
+    A few block providers, many spot providers; weights 1/rank so that a few large
+    providers hold most of the work, as in real markets.
+    """
+    sizes = {
+        "BLOCK_CONTRACT": min(8, 2 + people // 3000),
+        "SPOT_CONTRACT": 3 + people // 250,
+        "ISF": 2 + people // 1000,
+    }
+    pools: dict[tuple[str, str], tuple[list[str], list[float]]] = {}
+    number = 0
+    for s in service_types:
+        for arrangement, size in sizes.items():
+            refs = [f"PRV{number + i:04d}" for i in range(1, size + 1)]
+            number += size
+            pools[s, arrangement] = (refs, list(accumulate(1 / k for k in range(1, size + 1))))
+    return pools
