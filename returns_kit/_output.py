@@ -79,10 +79,42 @@ def render_file(report: FileReport, strict: bool = False) -> list[str]:
     return lines
 
 
+def summary_table(report: Report) -> list[str]:
+    """One line per file: council, period and its counts, worst first by the exit rule."""
+    heading = ("file", "council", "period", "errors", "queries", "warnings", "result")
+    rows = []
+    for file_report in report.files:
+        counts = file_report.counts()
+        rows.append(
+            (
+                file_report.path,
+                file_report.council_code or "-",
+                file_report.period or "-",
+                str(counts["error"]),
+                str(counts["query"]),
+                str(counts["warning"]),
+                "valid" if file_report.passes(report.strict) else "NOT VALID",
+            )
+        )
+    widths = [max(len(row[i]) for row in (heading, *rows)) for i in range(len(heading))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            row[i].ljust(widths[i]) if i < 3 or i == 6 else row[i].rjust(widths[i])
+            for i in range(len(row))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [line(heading), *(line(row) for row in rows)]
+
+
 def render_text(report: Report) -> str:
     lines: list[str] = []
     for file_report in report.files:
         lines.extend(render_file(file_report, report.strict))
+        lines.append("")
+    if len(report.files) > 1:
+        lines.extend(summary_table(report))
         lines.append("")
     passed = sum(1 for f in report.files if f.passes(report.strict))
     total = len(report.files)

@@ -82,10 +82,11 @@ def config_option(function: Any) -> Any:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github", "junit"]),
     default="text",
     show_default=True,
-    help="text for people; json, one document on stdout, for machines.",
+    help="text for people; json, one document on stdout, for machines; github, workflow "
+    "commands that annotate the workbooks in a pull request; junit, JUnit XML for CI.",
 )
 @click.option(
     "--strict", is_flag=True, help="Fail (exit 1) on unexplained queries as well as on errors."
@@ -135,13 +136,20 @@ def validate(
         )
         current.add_findings(findings)
     report = Report([item.report for item in validated], strict=strict)
-    if output_format == "json":
-        click.echo(report.to_json())
-    else:
-        from returns_kit._output import render_text
-
-        click.echo(render_text(report))
+    click.echo(_render(report, output_format))
     ctx.exit(report.exit_code)
+
+
+def _render(report: Any, output_format: str) -> str:
+    if output_format == "json":
+        return str(report.to_json())
+    if output_format in ("github", "junit"):
+        from returns_kit.ci_formats import render_github, render_junit
+
+        return render_github(report) if output_format == "github" else render_junit(report)
+    from returns_kit._output import render_text
+
+    return render_text(report)
 
 
 class _Progress:

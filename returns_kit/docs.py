@@ -136,10 +136,17 @@ def _example(*names: str) -> Any:
 
 def output_formats_page() -> str:
     from returns_kit._output import render_text
+    from returns_kit.ci_formats import render_github, render_junit
 
     example = _example(
         "fixtures/invalid/B003.xlsx", "fixtures/valid/westminster-2014-15-clients.xlsx"
     )
+    strict_example = _example(
+        "fixtures/invalid/B003.xlsx",
+        "fixtures/invalid/S005.xlsx",
+        "fixtures/valid/westminster-2014-15-clients.xlsx",
+    )
+    strict_example.strict = True
     return "\n".join(
         [
             "# Output formats and exit codes",
@@ -205,8 +212,35 @@ def output_formats_page() -> str:
             render_text(example),
             "```",
             "",
+            "## GitHub Actions (`--format github`)",
+            "",
+            "One workflow command per finding, so that a pull request shows each finding on the "
+            "workbook: `error` for errors (and, with `--strict`, unexplained queries), `warning` "
+            "for other queries and warnings, `notice` for information and explained queries. "
+            "The title names the rule and the sheet and cell; the message starts with them. "
+            "See [ci.md](ci.md) for a workflow. Example with `--strict`:",
+            "",
+            "```",
+            render_github(strict_example),
+            "```",
+            "",
+            "## JUnit XML (`--format junit`)",
+            "",
+            "A `testsuite` per file and a `testcase` per rule of the catalogue. A rule with an "
+            "error finding (with `--strict`, or an unexplained query) is a `failure` listing "
+            "them; any other finding of the rule is in the testcase's `system-out`. Example "
+            "with `--strict` (the passing testcases of rules with no finding cut for length):",
+            "",
+            "```xml",
+            _junit_excerpt(render_junit(strict_example)),
+            "```",
+            "",
         ]
     )
+
+
+def _junit_excerpt(xml: str) -> str:
+    return "\n".join(line for line in xml.splitlines() if not line.strip().endswith('" />'))
 
 
 def _shown_per_rule() -> int:

@@ -1,0 +1,123 @@
+"""CI formats, parsed back: GitHub workflow commands by their grammar, JUnit by junitparser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from junitparser import Failure, JUnitXml
+
+from returns_kit.ci_formats import render_github, render_junit
+from returns_kit.cli import main
+from returns_kit.findings import Finding, Severity
+from returns_kit.report import FileReport, Report
+from returns_kit.rules.catalogue import RULES
+from returns_kit.validate import validate_file
+
+from .conftest import FIXTURES
+
+FILES = [
+    FIXTURES / "invalid" / "B003.xlsx",
+    FIXTURES / "invalid" / "S005.xlsx",
+    FIXTURES / "valid" / "westminster-2014-15-clients.xlsx",
+]
+_COMMAND = re.compile(r"^::(?P<name>[a-z]+)(?: (?P<props>[^:]*))?::(?P<data>.*)$")
+
+
+def _unescape(text: str, prop: bool = False) -> str:
+    if prop:
+        text = text.replace("%3A", ":").replace("%2C", ",")
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def parse_workflow_commands(output: str) -> list[dict[str, str]]:
+    """Parse GitHub Actions workflow commands: ::name key=value,key=value::data."""
+    commands = []
+    for line in output.splitlines():
+        match = _COMMAND.match(line)
+        assert match, f"not a workflow command: {line!r}"
+        command = {"command": match["name"], "message": _unescape(match["data"])}
+        for pair in filter(None, (match["props"] or "").split(",")):
+            key, value = pair.split("=", 1)
+            command[key] = _unescape(value, prop=True)
+        commands.append(command)
+    return commands
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_github_one_annotation_per_finding(strict: bool) -> None:
+    report = Report([validate_file(path) for path in FILES], strict=strict)
+    commands = parse_workflow_commands(render_github(report))
+    findings = [(r.path, f) for r in report.files for f in r.findings]
+    assert len(commands) == len(findings)
+    for command, (path, item) in zip(commands, findings, strict=True):
+        assert command["file"] == path
+        assert command["title"].startswith(f"{item.rule} {RULES[item.rule].name}")
+        assert command["message"].startswith(f"{item.sheet}!{item.cell}: {item.message}")
+    levels = [c["command"] for c in commands]
+    # B003 is an error; S005's unexplained query fails only under --strict; Westminster's
+    # S005 is explained.
+    assert levels == ["error", "error" if strict else "warning", "notice"]
+
+
+def test_github_escapes_what_would_break_a_command() -> None:
+    odd = Finding(
+        "V001",
+        Severity.ERROR,
+        "line one\nline two: 50% done, ok",
+        sheet="Budgets",
+        cell="C2",
+        row=2,
+    )
+    report = Report([FileReport("returns/a,b:c.xlsx", [odd])])
+    (command,) = parse_workflow_commands(render_github(report))
+    assert command["file"] == "returns/a,b:c.xlsx"
+    assert command["message"] == "Budgets!C2: line one\nline two: 50% done, ok"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_junit_a_suite_per_file_and_a_case_per_rule(strict: bool) -> None:
+    report = Report([validate_file(path) for path in FILES], strict=strict)
+    xml = JUnitXml.fromstring(render_junit(report))
+    suites = list(xml)
+    assert [s.name for s in suites] == [str(p) for p in FILES]
+    for suite, file_report in zip(suites, report.files, strict=True):
+        cases = list(suite)
+        assert [c.name for c in cases] == [f"{r.id} {r.name}" for r in RULES.values()]
+        failed = {c.name.split()[0] for c in cases if any(isinstance(r, Failure) for r in c.result)}
+        expected = {
+            f.rule
+            for f in file_report.findings
+            if f.severity is Severity.ERROR
+            or (strict and f.severity is Severity.QUERY and not f.explained)
+        }
+        assert failed == expected
+        assert suite.failures == len(expected) and suite.tests == len(RULES)
+    assert xml.failures == sum(s.failures for s in suites)
+
+
+def test_cli_formats_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(FILES[0]), "--format", "github"]) == 1
+    assert parse_workflow_commands(capsys.readouterr().out)[0]["command"] == "error"
+    assert main(["validate", str(FILES[1]), "--format", "junit", "--strict"]) == 1
+    assert JUnitXml.fromstring(capsys.readouterr().out).failures == 1
+    assert main(["validate", str(FILES[2]), "--format", "junit", "--strict"]) == 0
+
+
+def test_many_files_end_with_a_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["validate", *map(str, FILES), str(FIXTURES / "invalid" / "F001.xlsx")])
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index(next(x for x in lines if x.startswith("file "))) : -2]
+    assert table[0].split() == [
+        "file",
+        "council",
+        "period",
+        "errors",
+        "queries",
+        "warnings",
+        "result",
+    ]
+    rows = [row.split() for row in table[1:]]
+    assert [r[0] for r in rows] == [*map(str, FILES), str(FIXTURES / "invalid" / "F001.xlsx")]
+    assert rows[0][1:] == ["E06000001", "2013-14", "1", "0", "0", "NOT", "VALID"]
+    assert rows[3][1:] == ["-", "-", "1", "0", "0", "NOT", "VALID"]
