@@ -91,6 +91,14 @@ def config_option(function: Any) -> Any:
 @click.option(
     "--strict", is_flag=True, help="Fail (exit 1) on unexplained queries as well as on errors."
 )
+@click.option(
+    "--annotate",
+    type=click.Path(path_type=Path),
+    metavar="OUT.xlsx",
+    help="Write a copy of the workbook (never the original) with each finding's cell "
+    "coloured by severity and commented, and a first sheet listing every finding with a "
+    "link to its cell. Takes one FILE.",
+)
 @config_option
 @click.pass_context
 def validate(
@@ -99,6 +107,7 @@ def validate(
     previous: Path | None,
     output_format: str,
     strict: bool,
+    annotate: Path | None,
     thresholds: Any,
 ) -> None:
     """Check returns against the return format and report every finding.
@@ -110,6 +119,7 @@ def validate(
     Example:
         returns validate our-return.xlsx
         returns validate our-return.xlsx --previous last-year.xlsx
+        returns validate our-return.xlsx --annotate our-return-checked.xlsx
         returns validate returns/*.xlsx --format json --strict
     """
     from returns_kit.pairing import pair
@@ -120,6 +130,8 @@ def validate(
 
     if previous is not None and len(files) != 1:
         raise click.UsageError("--previous pairs with exactly one FILE.")
+    if annotate is not None and len(files) != 1:
+        raise click.UsageError("--annotate writes a copy of exactly one FILE.")
     validated = [validate_return(path, thresholds=thresholds) for path in files]
     if previous is not None:
         reference = load_reference()
@@ -137,6 +149,14 @@ def validate(
         current.add_findings(findings)
     report = Report([item.report for item in validated], strict=strict)
     click.echo(_render(report, output_format))
+    if annotate is not None:
+        from returns_kit.annotate import AnnotateError
+        from returns_kit.annotate import annotate as write_annotated
+
+        try:
+            write_annotated(files[0], report.files[0], annotate)
+        except AnnotateError as problem:
+            raise click.UsageError(f"--annotate: {problem}") from problem
     ctx.exit(report.exit_code)
 
 

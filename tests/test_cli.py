@@ -201,3 +201,22 @@ def test_runner_invocation_matches_main(capsys: pytest.CaptureFixture[str]) -> N
     from returns_kit.cli import cli
 
     assert CliRunner().invoke(cli, ["validate", str(VALID)]).exit_code == 0
+
+
+def test_annotate_writes_a_copy_and_refuses_what_it_cannot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openpyxl
+
+    out = tmp_path / "checked.xlsx"
+    assert run(["validate", str(INVALID), "--annotate", str(out)], capsys)[0] == 1
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[0] == "Findings"
+    assert book["Budgets"]["C2"].comment is not None
+    for args, message in (
+        ([str(VALID), str(INVALID), "--annotate", str(out)], "exactly one FILE"),
+        ([str(FIXTURES / "valid" / "somerset-2023-24.ods"), "--annotate", str(out)], ".ods"),
+        ([str(INVALID), "--annotate", str(INVALID)], "--annotate"),
+    ):
+        code, _, err = run(["validate", *args], capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1
