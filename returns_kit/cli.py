@@ -172,6 +172,34 @@ def _render(report: Any, output_format: str) -> str:
     return render_text(report)
 
 
+@cli.command()
+@click.option("--council", required=True, metavar="CODE", help="The council's GSS code.")
+@click.option("--period", required=True, metavar="YYYY-YY", help="The financial year.")
+@click.argument("out", type=click.Path(path_type=Path), metavar="OUT.xlsx")
+def template(council: str, period: str, out: Path) -> None:
+    """Write a blank return for a council and period, built from the JSON Schemas.
+
+    About is filled in (reference name, period, schema version); Budgets has its 26
+    rows; every code cell has a dropdown of codes and labels, number cells are
+    checked, and an Instructions sheet gives each column's meaning.
+
+    \b
+    Example:
+        returns template --council E06000066 --period 2023-24 somerset-2023-24.xlsx
+    """
+    from returns_kit.template import TemplateError, build_template
+
+    if out.is_dir():
+        raise click.BadParameter(f"{out} is a folder; give a file name ending .xlsx.")
+    try:
+        build_template(council, period, out)
+    except TemplateError as problem:
+        raise click.UsageError(str(problem)) from problem
+    except OSError as problem:
+        raise click.UsageError(f"cannot write {out}: {problem.strerror}") from problem
+    click.echo(f"Blank return for {council.strip().upper()} {period} written to {out}")
+
+
 class _Progress:
     """A one-line bar with counts on stderr, shown only to a person at a terminal."""
 

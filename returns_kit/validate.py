@@ -134,9 +134,21 @@ def _validate(
         if not isinstance(raw, RawSheet):
             findings.append(raw)
             continue
-        table, located = locate_table(raw, sheet_specs()[canonical])
+        spec = sheet_specs()[canonical]
+        table, located = locate_table(raw, spec)
         findings.extend(located)
         if table is None:
+            continue
+        if not spec.required and table.frame.height == 0:
+            # An optional sheet left as the template gave it: not sent, rather than sent
+            # with nobody in it (which would contradict every count in Budgets).
+            findings.append(
+                finding(
+                    "F006",
+                    f"The optional {canonical} sheet has no rows, so it is treated as not sent.",
+                    sheet=canonical,
+                )
+            )
             continue
         unreadable = dict(container.unreadable_cells.get(written, ()))
         checked = check_table(table, unreadable)

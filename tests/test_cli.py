@@ -220,3 +220,26 @@ def test_annotate_writes_a_copy_and_refuses_what_it_cannot(
     ):
         code, _, err = run(["validate", *args], capsys)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_template_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import openpyxl
+
+    out = tmp_path / "somerset.xlsx"
+    code, stdout, _ = run(
+        ["template", "--council", "E06000066", "--period", "2023-24", str(out)], capsys
+    )
+    assert code == 0 and str(out) in stdout
+    about = {r[0]: r[1] for r in openpyxl.load_workbook(out)["About"].iter_rows(values_only=True)}
+    assert about["council_name"] == "Somerset" and about["period"] == "2023-24"
+    for args, message in (
+        (["--council", "E06000066", "--period", "2013-14", str(out)], "2013-14"),
+        (["--council", "E99999999", "--period", "2023-24", str(out)], "E99999999"),
+        (["--council", "E06000066", "--period", "2023-24", str(tmp_path)], "folder"),
+        (
+            ["--council", "E06000066", "--period", "2023-24", str(tmp_path / "no" / "x.xlsx")],
+            "cannot write",
+        ),
+    ):
+        code, _, err = run(["template", *args], capsys)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

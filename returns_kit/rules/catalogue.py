@@ -55,7 +55,7 @@ _RULES = [
         "F006",
         "ignored-sheet",
         INFO,
-        "A sheet that is not part of the return is ignored.",
+        "A sheet that is not part of the return, or an optional sheet with no rows, is ignored.",
         "returns_kit",
     ),
     Rule(
