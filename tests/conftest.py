@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,23 @@ def expected_findings() -> dict[str, list[list[str | None]]]:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    """Convert ``source`` to ``fmt`` with headless LibreOffice, in a profile of its own so that
+    parallel or repeated runs never share state."""
+    return subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{outdir}/lo-profile",
+            "--headless",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(outdir),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )

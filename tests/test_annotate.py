@@ -6,7 +6,6 @@ import hashlib
 import html
 import re
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
 from returns_kit.validate import validate_file
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, libreoffice_convert
 
 #: Fixtures with cell findings, sheet-level findings (B002, F006) and none (hartlepool).
 CASES = [
@@ -185,20 +184,7 @@ def test_comment_boxes_fit_their_text(annotated: Callable[[str], Annotated]) -> 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_copy(tmp_path: Path, annotated: Callable[[str], Annotated]) -> None:
     case = annotated("invalid/C003.xlsx")
-    result = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "ods",
-            "--outdir",
-            str(tmp_path),
-            str(case.out),
-        ],
-        capture_output=True,
-        timeout=180,
-    )
+    result = libreoffice_convert(case.out, "ods", tmp_path)
     assert result.returncode == 0, result.stderr
     converted = tmp_path / f"{case.out.stem}.ods"
     assert converted.is_file()

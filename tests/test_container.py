@@ -27,6 +27,8 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from returns_kit.workbook import container as container_module
 from returns_kit.workbook.container import Container, Limits, inspect_container
 
+from .conftest import libreoffice_convert
+
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SHEET_PART = "xl/worksheets/sheet1.xml"
 ODS_NAMESPACES = (
@@ -222,21 +224,7 @@ def test_clean_minimal_ods_is_ods(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_ods_is_ods(tmp_path: Path) -> None:
     source = write_xlsx(tmp_path / "return.xlsx", {"A1": 1, "B1": "=A1*2", "C1": '=IF(A1>0,"",1)'})
-    subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "ods",
-            "--outdir",
-            str(tmp_path),
-            str(source),
-        ],
-        capture_output=True,
-        timeout=180,
-        check=True,
-    )
+    libreoffice_convert(source, "ods", tmp_path).check_returncode()
     result = inspect_container(tmp_path / "return.ods")
     assert_accepted(result, "ods")
     # LibreOffice recalculates on load: B1 gets a value; C1's "" is written as an empty

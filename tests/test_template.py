@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from returns_kit.template import (
     build_template,
 )
 from returns_kit.validate import validate_file
+
+from .conftest import libreoffice_convert
 
 COUNCIL, PERIOD, NAME = "E06000001", "2013-14", "Hartlepool"
 #: The sheets that are not part of the return, which the validator ignores with an F006 info.
@@ -130,21 +131,7 @@ def test_blank_template_asks_only_for_what_the_council_fills(template: Path) -> 
 
 
 def _libreoffice(source: Path, fmt: str, outdir: Path, profile: Path) -> Path:
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            fmt,
-            "--outdir",
-            str(outdir),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = libreoffice_convert(source, fmt, outdir)
     converted = outdir / f"{source.stem}.{fmt}"
     assert done.returncode == 0 and converted.is_file(), done.stderr
     return converted

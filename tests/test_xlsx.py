@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 from pathlib import Path
 
 import fastexcel
@@ -15,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from returns_kit.aggregate.xlsx import write_tables
+
+from .conftest import libreoffice_convert
 
 TABLE = pl.DataFrame(
     {
@@ -83,21 +84,7 @@ def test_calamine_reads_back_generated_tables(
 def test_libreoffice_converts_it_without_error(tmp_path: Path) -> None:
     path = tmp_path / "tables.xlsx"
     write_tables({"councils": TABLE}, path, lambda c: c == "pb_rate")
-    done = subprocess.run(
-        [
-            "soffice",
-            f"-env:UserInstallation=file://{tmp_path}/profile",
-            "--headless",
-            "--convert-to",
-            "csv",
-            "--outdir",
-            str(tmp_path),
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = libreoffice_convert(path, "csv", tmp_path)
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "tables.csv").read_text()
     assert "Somerset" in text and "A & B <c>" in text
