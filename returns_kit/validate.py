@@ -126,7 +126,9 @@ def _validate(
     container = inspect_container(path, limits)
     if container.findings:
         return Validated(FileReport(str(path), list(container.findings)))
-    reader = WorkbookReader(path)
+    reader = WorkbookReader.open(path)
+    if not isinstance(reader, WorkbookReader):
+        return Validated(FileReport(str(path), [reader]))
     matched, findings = _match_sheets(reader.sheet_names)
     context = ReturnContext(reference=reference, thresholds=thresholds)
     for canonical, written in matched.items():

@@ -804,3 +804,40 @@ def test_random_bytes_never_raise(data: bytes) -> None:
         result = inspect_container(path)
     assert result.kind is None
     assert len(result.findings) == 1
+
+
+# --- sheets whose extent would make calamine allocate without bound -----------------------
+# calamine builds a dense grid from a sheet's first to its last cell, and aborts the whole
+# process when it cannot allocate it: these tests would die, not fail, without the check.
+
+
+def _sheet_with(tmp_path: Path, cells: dict[str, object]) -> Path:
+    book = openpyxl.Workbook()
+    for ref, value in cells.items():
+        book.active[ref] = value
+    path = tmp_path / "extent.xlsx"
+    book.save(path)
+    return path
+
+
+def test_cells_at_opposite_corners_of_the_grid_are_refused(tmp_path: Path) -> None:
+    result = inspect_container(_sheet_with(tmp_path, {"A1": 1, "XFD1048576": 2}))
+    assert_refused(result, "F003", "stray cells")
+
+
+def test_a_reference_beyond_the_last_row_is_refused(tmp_path: Path) -> None:
+    path = _sheet_with(tmp_path, {"A1": 1, "B7": 2})
+    sheet = zipfile.ZipFile(path).read(SHEET_PART).replace(b'r="B7"', b'r="B79999999999999999"')
+    rezip(path.read_bytes(), tmp_path / "far.xlsx", replace={SHEET_PART: sheet})
+    assert_refused(inspect_container(tmp_path / "far.xlsx"), "F003", "stray cells")
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [{"A1": 1, "AZ2000": 2}, {"A1": 1, "B1000000": 2}],
+    ids=["wide", "long"],
+)
+def test_wide_or_long_but_reasonable_sheets_are_accepted(
+    tmp_path: Path, cells: dict[str, object]
+) -> None:
+    assert_accepted(inspect_container(_sheet_with(tmp_path, cells)), "xlsx")

@@ -146,6 +146,9 @@ class Limits:
     max_file_bytes: int = 50 * 1024 * 1024  #: "50 MB on disk"
     max_uncompressed_bytes: int = 500 * 1024 * 1024  #: "500 MB uncompressed", all members
     max_members: int = 10_000  #: files inside the zip
+    #: cells in the rectangle from a sheet's first to its last cell: calamine allocates it
+    #: whole, and aborts the process (no exception) when it cannot
+    max_sheet_cells: int = 20_000_000
 
 
 @dataclass
@@ -318,7 +321,10 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits) -> Container:
     if len(names) != len(infos):
         _refuse("F001", _MSG_DUPLICATE_PART)
     kind = _kind(archive, names)
-    hinted = _stream_members(archive, infos, kind, limits)
+    far: set[str] = set()
+    hinted = _stream_members(archive, infos, kind, limits, far)
+    if kind == "xlsx" and far:
+        _check_extents(archive, names, far, limits)
     if kind == "xlsx":
         cells = _xlsx_unreadable_cells(archive, names, hinted)
     else:
@@ -492,16 +498,19 @@ def _stream_members(
     infos: list[zipfile.ZipInfo],
     kind: Literal["xlsx", "ods"],
     limits: Limits,
+    far: set[str],
 ) -> set[str]:
     """Inflate every member once, refusing on a lie, a bomb or a DTD.
 
-    Returns the names of members hinted to hold formulas or errors, for a precise re-read.
+    Returns the names of members hinted to hold formulas or errors, for a precise re-read;
+    adds to ``far`` the worksheets with a cell reference far out enough to need measuring.
     """
     total = 0
     hinted: set[str] = set()
     for info in infos:
         prolog = _Prolog(strict=info.filename.lower().endswith((".xml", ".rels")))
         hints: _Hints | _SheetHints | None = None
+        reach = _FarHints() if _is_worksheet(info.filename) else None
         if kind == "xlsx":
             hints = _SheetHints()
         elif info.filename == "content.xml":
@@ -523,7 +532,11 @@ def _stream_members(
                     if hints is not None and prolog.xml and hints.feed(chunk):
                         hints = None
                         hinted.add(info.filename)
+                    if reach is not None:
+                        reach.feed(chunk)
                 prolog.finish()
+            if reach is not None and reach.found():
+                far.add(info.filename)
         except _Refusal:
             raise
         except Exception:
@@ -531,6 +544,87 @@ def _stream_members(
         if prolog.utf16:
             hinted.add(info.filename)
     return hinted
+
+
+def _is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+#: A reference far out enough that a sheet's grid might be huge: a column of two or more
+#: letters, or a row of seven or more digits. A return reaches neither, so the precise
+#: measure below runs only on the odd sheet that does.
+FAR_REFERENCE = r'\sr="(?:[A-Za-z]{2,}[0-9]|[A-Za-z]*[0-9]{7})'
+_CELL_REFERENCE = re.compile(rb'<(?:[A-Za-z_]+:)?(c|row)\b[^>]*?\sr="([A-Za-z]*)([0-9]+)"')
+_REFERENCE_SPAN = 512
+
+
+class _FarHints:
+    """Whether a worksheet part may hold a far-out cell or row reference.
+
+    Searched with polars' Rust regex, a DFA, over all of a part's chunks at once (in
+    parallel): Python's re took 7 ms a MB of sheet XML here, over a third of validating a
+    large return. polars is loaded by then wherever validation runs.
+    """
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.tail = ""
+
+    def feed(self, chunk: bytes) -> bool:
+        text = self.tail + chunk.decode("utf-8", "replace")
+        self.tail = text[-16:]
+        self.texts.append(text)
+        return False
+
+    def found(self) -> bool:
+        import polars as pl
+
+        return bool(self.texts) and bool(
+            pl.Series(self.texts, dtype=pl.String).str.contains(FAR_REFERENCE).any()
+        )
+
+
+def _extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
+    """(rows, columns) of the rectangle from the sheet's first to its last cell."""
+    rows = [0, 0]  # min, max
+    columns = [0, 0]
+    carry = b""
+
+    def note(bounds: list[int], value: int) -> None:
+        bounds[0] = value if not bounds[0] else min(bounds[0], value)
+        bounds[1] = max(bounds[1], value)
+
+    with archive.open(part) as member:
+        while chunk := member.read(_CHUNK):
+            buf = carry + chunk
+            last = 0
+            for match in _CELL_REFERENCE.finditer(buf):
+                note(rows, int(match.group(3)))
+                if match.group(1) == b"c" and match.group(2):
+                    note(columns, _column_number(match.group(2).decode().upper()))
+                last = match.end()
+            # Keep an unfinished tag for the next chunk (tags are short in a worksheet).
+            carry = buf[max(last, len(buf) - _REFERENCE_SPAN) :]
+    if not rows[1]:
+        return 0, 0
+    return rows[1] - rows[0] + 1, (columns[1] - columns[0] + 1) if columns[1] else 1
+
+
+def _check_extents(
+    archive: zipfile.ZipFile, names: set[str], far: set[str], limits: Limits
+) -> None:
+    sheet_of = {part: sheet for sheet, part in _xlsx_sheet_parts(archive, names)}
+    for part in sorted(far):
+        rows, columns = _extent(archive, part)
+        if rows * columns > limits.max_sheet_cells or rows > 1_048_576 or columns > 16_384:
+            name = sheet_of.get(part, part)
+            _refuse(
+                "F003",
+                f'Sheet "{name}" spans {rows:,} rows by {columns:,} columns, '
+                f"{rows * columns:,} cells: over the limit of {limits.max_sheet_cells:,}. "
+                "Delete the stray cells far from the table (or the rows and columns around "
+                "them) and save the workbook again.",
+            )
 
 
 def _parse_member(

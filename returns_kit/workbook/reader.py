@@ -7,8 +7,12 @@ cell rather than a silent null, as polars' own Excel path would make it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -46,13 +50,48 @@ def column_letter(index: int) -> str:
     return letters
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence what calamine's native code prints on a damaged sheet (such as "'worksheet'
+    not a valid worksheet"): the damage is reported as a finding, and a stray line on the
+    user's terminal would only confuse."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class WorkbookReader:
     """A workbook opened for reading; sheets are read only when asked for."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, reader: object) -> None:
+        self._reader: Any = reader
+
+    @classmethod
+    def open(cls, path: Path) -> WorkbookReader | Finding:
+        """The workbook, or an F001 finding when calamine cannot open it (a damaged
+        workbook.xml or content.xml passes the container check but not the parser)."""
         import fastexcel
 
-        self._reader = fastexcel.read_excel(str(path))
+        try:
+            with _native_stderr_silenced():
+                reader = fastexcel.read_excel(str(path))
+                reader.sheet_names  # noqa: B018  (read now, so damage shows here, not later)
+        except Exception:  # calamine's errors for a damaged workbook are many and unstable
+            return finding(
+                "F001",
+                "The workbook is damaged and cannot be read. Open it in a spreadsheet program "
+                "and save it again as .xlsx.",
+            )
+        return cls(reader)
 
     @property
     def sheet_names(self) -> list[str]:
@@ -61,11 +100,12 @@ class WorkbookReader:
     def read(self, name: str) -> RawSheet | Finding:
         """The sheet's cells, or an F001/F003 finding when calamine cannot read it."""
         try:
-            sheet = self._reader.load_sheet(
-                name, header_row=None, skip_rows=0, dtypes="string", schema_sample_rows=1
-            )
-            columns = [info.absolute_index for info in sheet.available_columns()]
-            frame = sheet.to_polars()
+            with _native_stderr_silenced():
+                sheet = self._reader.load_sheet(
+                    name, header_row=None, skip_rows=0, dtypes="string", schema_sample_rows=1
+                )
+                columns = [info.absolute_index for info in sheet.available_columns()]
+                frame = sheet.to_polars()
         except Exception:  # calamine's errors for a damaged sheet are many and unstable
             return finding(
                 "F001",
