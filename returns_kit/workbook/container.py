@@ -1,4 +1,5 @@
-"""Look inside a workbook file, with the standard library only, before any spreadsheet parser."""
+"""Look inside a workbook file before any spreadsheet parser does (zipfile, zlib, expat and
+one polars regular expression; never calamine)."""
 
 from __future__ import annotations
 
