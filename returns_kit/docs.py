@@ -326,7 +326,77 @@ def configuration_page() -> str:
     return "\n".join(lines)
 
 
+#: Why each limit is what it is, and where it is tested.
+_LIMIT_REASONS = {
+    "max_file_bytes": (
+        "The spec's 50 MB on disk. Checked from the file's size before it is opened.",
+        "tests/test_container.py (file over a smaller limit)",
+    ),
+    "max_uncompressed_bytes": (
+        "The spec's 500 MB uncompressed, over all zip members. Decided first from the zip "
+        "directory (a 700 MB bomb is refused in milliseconds), then confirmed while inflating, "
+        "because calamine does not enforce a member's declared size (a member declared as "
+        "1 KB inflated to 300 MB in it).",
+        "tests/test_container.py (700 MB bomb, lying header)",
+    ),
+    "max_members": (
+        "A workbook has a few dozen parts; a zip of millions of tiny members costs hundreds "
+        "of MB before it can be counted, so the count is read from the zip's end record first.",
+        "tests/test_container.py (at the limit and one over; 70,000 members)",
+    ),
+    "max_sheet_cells": (
+        "calamine allocates the whole rectangle from a sheet's first to its last cell, and "
+        "the process aborts (uncatchably) when it cannot: one stray cell at XFD1048576 asks "
+        "for 17 billion cells. 20 million is 26 times the 60,000-row Clients return, and about "
+        "640 MB in calamine.",
+        "tests/test_container.py (opposite corners, reference beyond the last row, wide and "
+        "long sheets accepted)",
+    ),
+}
+
+
+def limits_page() -> str:
+    from dataclasses import fields
+
+    from returns_kit.workbook.container import Limits
+    from returns_kit.workbook.reader import MAX_ROWS
+
+    defaults = Limits()
+    lines = [
+        "# Limits",
+        "",
+        GENERATED,
+        "",
+        "A file over a limit is refused with rule `F003` (and nothing of it is parsed), so "
+        "that one hostile or damaged file can neither exhaust memory nor abort a batch. Every "
+        "limit is checked before calamine reads the workbook, except the row count.",
+        "",
+        "| limit | value | why | tested in |",
+        "|---|---|---|---|",
+    ]
+    for item in fields(Limits):
+        value = getattr(defaults, item.name)
+        shown = f"{value // (1024 * 1024):,} MiB" if item.name.endswith("bytes") else f"{value:,}"
+        why, where = _LIMIT_REASONS[item.name]
+        lines.append(f"| {item.name} | {shown} | {why} | {where} |")
+    lines.append(
+        f"| rows in a sheet | {MAX_ROWS:,} | Excel's own maximum; an .ods may declare more. "
+        "Checked once the sheet is read. | not tested at its edge: a sheet of 1,048,577 rows "
+        "takes minutes to write |"
+    )
+    lines += [
+        "",
+        "Time: `benchmarks/hostile.py` reports how fast each kind of hostile file is refused "
+        "(each within about 0.4 s, most of it starting Python, at about 50 MiB). No XML part "
+        "may hold a document type declaration: that is how entity-expansion bombs work, and "
+        "spreadsheet programs never write one.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 PAGES: dict[str, Callable[[], str]] = {
+    "limits.md": limits_page,
     "configuration.md": configuration_page,
     "aggregate-outputs.md": aggregate_outputs_page,
     "output-formats.md": output_formats_page,
