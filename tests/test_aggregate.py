@@ -252,3 +252,17 @@ def test_progress_shows_counts_on_a_terminal_only(
     assert "validating [" in bar and "12/12 files" in bar
     main([*args, "--quiet"])
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x","y")']
+)
+def test_csv_text_cannot_become_a_formula(text: str, tmp_path: Path) -> None:
+    from returns_kit.aggregate.write import neutralise
+
+    frame = pl.DataFrame({"name": [text, "Somerset"], "n": [1, -1]})
+    path = tmp_path / "t.csv"
+    neutralise(frame).write_csv(path)
+    back = pl.read_csv(path)
+    assert back["name"].to_list() == ["'" + text, "Somerset"]
+    assert back["n"].to_list() == [1, -1]  # numbers are numbers, even negative
