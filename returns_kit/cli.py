@@ -17,8 +17,8 @@ from returns_kit import __version__
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
-def _existing_file(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Check paths up front so a missing file is a one-line usage error, not a finding."""
+def _existing(ctx: click.Context, param: click.Parameter, value: Any, *, folders: bool) -> Any:
+    """Check paths up front so a missing one is a one-line usage error, not a finding."""
     values = value if isinstance(value, tuple) else (value,)
     for item in values:
         if item is None:
@@ -26,9 +26,17 @@ def _existing_file(ctx: click.Context, param: click.Parameter, value: Any) -> An
         path = Path(item)
         if not path.exists():
             raise click.BadParameter(f"{item} does not exist.")
-        if path.is_dir():
+        if path.is_dir() and not folders:
             raise click.BadParameter(f"{item} is a folder; give workbook files.")
     return value
+
+
+def _existing_file(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    return _existing(ctx, param, value, folders=False)
+
+
+def _existing_path(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    return _existing(ctx, param, value, folders=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -227,6 +235,7 @@ class _Progress:
     nargs=-1,
     required=True,
     type=click.Path(path_type=Path),
+    callback=_existing_path,
     metavar="PATH...",
 )
 @click.option(
@@ -289,9 +298,6 @@ def aggregate(
     from returns_kit.aggregate.tables import ReconciliationError
     from returns_kit.aggregate.write import OutputError, check_destination, write_outputs
 
-    for path in paths:
-        if not path.exists():
-            raise click.BadParameter(f"{path} does not exist.", param_hint="PATH")
     try:
         check_destination(out)
     except OutputError as problem:
