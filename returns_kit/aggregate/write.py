@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -45,7 +46,16 @@ def check_destination(out: Path) -> None:
         )
 
 
-def write_outputs(tables: dict[str, pl.DataFrame], out: Path) -> None:
+#: Writes one more output (the HTML report, GX Data Docs) into the staging folder it is given.
+ExtraOutput = Callable[[Path], None]
+
+
+def write_outputs(
+    tables: dict[str, pl.DataFrame],
+    out: Path,
+    extras: Mapping[str, ExtraOutput] | None = None,
+) -> None:
+    """Write every table, then each extra, into staging; swap it in only when all succeeded."""
     check_destination(out)
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -55,6 +65,8 @@ def write_outputs(tables: dict[str, pl.DataFrame], out: Path) -> None:
             frame.write_parquet(staging / f"{name}.parquet")
             neutralise(frame).write_csv(staging / f"{name}.csv")
         write_workbook(tables, staging / "tables.xlsx")
+        for write_extra in (extras or {}).values():
+            write_extra(staging)
         _swap(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
