@@ -107,6 +107,15 @@ def config_option(function: Any) -> Any:
     "coloured by severity and commented, and a first sheet listing every finding with a "
     "link to its cell. Takes one FILE.",
 )
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(path_type=Path),
+    metavar="OUT.html",
+    help="Write one self-contained page for the council officer: headline measures, "
+    "findings by sheet with their cells, the queries to explain and how, and with "
+    "--previous the change since then. Takes one FILE.",
+)
 @config_option
 @click.pass_context
 def validate(
@@ -116,6 +125,7 @@ def validate(
     output_format: str,
     strict: bool,
     annotate: Path | None,
+    html_out: Path | None,
     thresholds: Any,
 ) -> None:
     """Check returns against the return format and report every finding.
@@ -128,19 +138,23 @@ def validate(
         returns validate our-return.xlsx
         returns validate our-return.xlsx --previous last-year.xlsx
         returns validate our-return.xlsx --annotate our-return-checked.xlsx
+        returns validate our-return.xlsx --previous last-year.xlsx --html check.html
         returns validate returns/*.xlsx --format json --strict
     """
     from returns_kit.pairing import pair
     from returns_kit.reference import load_reference
     from returns_kit.report import Report
     from returns_kit.rules.periods import period_findings
-    from returns_kit.validate import validate_return
+    from returns_kit.validate import Validated, validate_return
 
     if previous is not None and len(files) != 1:
         raise click.UsageError("--previous pairs with exactly one FILE.")
     if annotate is not None and len(files) != 1:
         raise click.UsageError("--annotate writes a copy of exactly one FILE.")
+    if html_out is not None:
+        _check_page_destination(html_out, files)
     validated = [validate_return(path, thresholds=thresholds) for path in files]
+    earlier: Validated | None = None
     if previous is not None:
         reference = load_reference()
         current, earlier = validated[0], validate_return(previous, thresholds=thresholds)
@@ -165,7 +179,28 @@ def validate(
             write_annotated(files[0], report.files[0], annotate)
         except AnnotateError as problem:
             raise click.UsageError(f"--annotate: {problem}") from problem
+    if html_out is not None:
+        from returns_kit.html.render import write_page
+        from returns_kit.html.validate_page import validate_page
+
+        page = validate_page(validated[0], earlier, strict=strict, thresholds=thresholds)
+        try:
+            write_page(page, html_out)
+        except OSError as problem:
+            raise click.UsageError(f"--html: cannot write {html_out}: {problem.strerror}") from None
     ctx.exit(report.exit_code)
+
+
+def _check_page_destination(page: Path, files: tuple[Path, ...]) -> None:
+    """--html takes one FILE and never writes over a folder or a workbook being checked."""
+    if len(files) != 1:
+        raise click.UsageError("--html writes the page of exactly one FILE.")
+    if page.is_dir():
+        raise click.BadParameter(f"{page} is a folder; give a file name ending .html.")
+    if page.exists() and page.resolve() == files[0].resolve():
+        raise click.BadParameter(f"{page} is the workbook being checked; choose another name.")
+    if not page.resolve().parent.is_dir():
+        raise click.BadParameter(f"the folder for {page} does not exist.")
 
 
 def _render(report: Any, output_format: str) -> str:
@@ -265,6 +300,11 @@ class _Progress:
 )
 @click.option("--no-cache", is_flag=True, help="Validate every file afresh; cache nothing.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="Do not write report.html (the page of trends, spread, flags and coverage).",
+)
 @config_option
 @click.pass_context
 def aggregate(
@@ -276,14 +316,16 @@ def aggregate(
     cache_dir: Path | None,
     no_cache: bool,
     quiet: bool,
+    no_report: bool,
     thresholds: Any,
 ) -> None:
     """Aggregate every council's returns into national tables, flags and a manifest.
 
     Reads every workbook under the PATHs (files or folders), validates each, and
     writes manifest, councils, regions, england, breakdowns, flags and findings
-    tables to --out. Exit status: 0 when every input was used, 1 when any was
-    excluded or in conflict, 2 for a usage problem.
+    tables to --out, with report.html, one self-contained page of charts and tables.
+    Exit status: 0 when every input was used, 1 when any was excluded or in conflict,
+    2 for a usage problem.
 
     \b
     Example:
@@ -294,9 +336,8 @@ def aggregate(
 
     from returns_kit.aggregate.cache import default_cache_dir
     from returns_kit.aggregate.run import AggregateOptions
-    from returns_kit.aggregate.run import aggregate as run_aggregate
-    from returns_kit.aggregate.tables import ReconciliationError
-    from returns_kit.aggregate.write import OutputError, check_destination, write_outputs
+    from returns_kit.aggregate.write import OutputError, check_destination
+    from returns_kit.html.background import BackgroundReport
 
     try:
         check_destination(out)
@@ -309,6 +350,28 @@ def aggregate(
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
     )
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
+    # The report's process starts now, to import its plotting library on the idle core.
+    report = None if no_report else BackgroundReport().start()
+    try:
+        _aggregate_and_write(paths, out, options, progress, report)
+    finally:
+        if report is not None:
+            report.close()
+
+
+def _aggregate_and_write(
+    paths: tuple[Path, ...],
+    out: Path,
+    options: Any,
+    progress: _Progress,
+    report: Any,
+) -> None:
+    from returns_kit.aggregate.run import aggregate as run_aggregate
+    from returns_kit.aggregate.tables import ReconciliationError
+    from returns_kit.aggregate.write import write_outputs
+    from returns_kit.html.background import ReportError
+
+    ctx = click.get_current_context()
     try:
         result = run_aggregate(paths, options, progress)
     except ReconciliationError as problem:
@@ -317,7 +380,17 @@ def aggregate(
         ) from problem
     finally:
         progress.finish()
-    write_outputs(result.tables, out)
+    extras: dict[str, Any] = {}
+    if report is not None:
+        report.draw(result.tables, options.thresholds.series_breaks)
+        extras["report"] = report.writer()
+    try:
+        write_outputs(result.tables, out, extras)
+    except ReportError as problem:
+        raise click.ClickException(
+            f"internal error, report.html could not be drawn ({problem}); nothing was "
+            "written. --no-report writes the tables without it."
+        ) from problem
     manifest = result.tables["manifest"]
     counts = {
         status: manifest.filter(manifest["status"] == status).height

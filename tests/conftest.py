@@ -40,3 +40,22 @@ def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> subprocess.Comp
         text=True,
         timeout=180,
     )
+
+
+NATIONAL = FIXTURES / "national"
+
+
+@pytest.fixture(scope="session")
+def national_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """README's main job, once a session: aggregate the national example (with report.html)."""
+    import polars as pl
+
+    from returns_kit.cli import main
+
+    root = tmp_path_factory.mktemp("national")
+    out = root / "out"
+    code = main(
+        ["aggregate", str(NATIONAL), "--out", str(out), "--cache-dir", str(root / "c"), "--quiet"]
+    )
+    tables = {p.stem: pl.read_csv(p, infer_schema_length=None) for p in out.glob("*.csv")}
+    return {"code": code, "out": out, "root": root, "tables": tables}

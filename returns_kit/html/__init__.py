@@ -1,0 +1,1 @@
+"""Self-contained HTML reports: one page for a council's return, one for an aggregate run."""

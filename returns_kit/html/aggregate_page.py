@@ -1,0 +1,358 @@
+"""The national page of an aggregate run: trends, the spread across councils, flags, coverage.
+
+Built only from the tables the run writes (after disclosure control, with --publish), so
+the page never shows a figure that the tables do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from returns_kit.html.charts import (
+    ENGLAND_COLOUR,
+    REGION_COLOURS,
+    REGION_MARKERS,
+    Point,
+    Series,
+    line_chart,
+    spread_chart,
+)
+from returns_kit.html.render import chart, render, write_page
+from returns_kit.rules.catalogue import RULES
+
+#: The rates drawn over time, with their headings; nominal_rate only where returns had Clients.
+TRENDS = (
+    ("pb_rate", "Personal budget rate"),
+    ("choice_rate", "Choice rate (budgets the person directs)"),
+    ("council_managed_share", "Council-managed share of personal budgets"),
+    ("nominal_rate", "Nominal budget rate (returns with a Clients sheet)"),
+)
+SPREADS = (("pb_rate", "Personal budget rate"), ("choice_rate", "Choice rate"))
+ENGLAND_COLUMNS = (
+    ("councils_included", "Councils", "count"),
+    ("people_total", "People", "count"),
+    ("pb_rate", "Personal budget rate", "rate"),
+    ("dp_rate", "Direct payment rate", "rate"),
+    ("choice_rate", "Choice rate", "rate"),
+    ("council_managed_share", "Council-managed share", "rate"),
+    ("block_contract_share", "Block-contract share", "rate"),
+    ("nominal_rate", "Nominal budget rate", "rate"),
+)
+#: The flag columns shown as evidence, with how to show each.
+EVIDENCE = (
+    ("pb_rate_before", "Personal budget rate before", "rate"),
+    ("pb_rate_after", "Personal budget rate after", "rate"),
+    ("choice_rate_change", "Change in choice rate", "points"),
+    ("service_shift", "Service mix shift (0 same, 1 all different)", "decimal"),
+    ("block_share_before", "Block-contract share before", "rate"),
+    ("block_share_after", "Block-contract share after", "rate"),
+    ("relabelled_clients", "Clients relabelled", "count"),
+    ("pb_change_rank", "Rank of the rise among councils", "count"),
+    ("councils_compared", "Councils compared", "count"),
+    ("pb_change_robust_z", "Robust z-score of the rise", "decimal"),
+)
+REPORT_NAME = "report.html"
+STATUSES = ("included", "excluded", "conflict", "missing", "skipped")
+
+
+#: The spread chart's marker shapes as characters, for the page's key.
+MARKER_SYMBOLS = {"o": "●", "s": "■", "^": "▲", "D": "◆", "v": "▼", "P": "✚", "X": "✖",
+                  "<": "◀", ">": "▶", "h": "⬢"}
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    colour: str
+    symbol: str
+
+
+def _periods(tables: dict[str, pl.DataFrame]) -> list[str]:
+    return sorted(str(p) for p in tables["england"]["period"].unique().to_list())
+
+
+def _regions(tables: dict[str, pl.DataFrame]) -> list[Region]:
+    pairs = tables["regions"].select("region_code", "region_name").unique().sort("region_code")
+    return [
+        Region(
+            code,
+            name,
+            REGION_COLOURS[index % len(REGION_COLOURS)],
+            MARKER_SYMBOLS[REGION_MARKERS[index % len(REGION_MARKERS)]],
+        )
+        for index, (code, name) in enumerate(pairs.iter_rows())
+    ]
+
+
+def _series(frame: pl.DataFrame, periods: Sequence[str], column: str) -> list[float | None]:
+    by_period = dict(zip(frame["period"].to_list(), frame[column].to_list(), strict=True))
+    return [by_period.get(period) for period in periods]
+
+
+def _trend_charts(
+    tables: dict[str, pl.DataFrame],
+    periods: list[str],
+    regions: list[Region],
+    breaks: Sequence[str],
+) -> list[dict[str, Any]]:
+    charts = []
+    for column, title in TRENDS:
+        england = _series(tables["england"], periods, column)
+        lines = [
+            Series(
+                region.name,
+                _series(tables["regions"].filter(pl.col("region_code") == region.code), periods,
+                        column),
+                colour=region.colour,
+                width=1.0,
+            )
+            for region in regions
+        ]
+        if all(value is None for value in england) and all(
+            value is None for line in lines for value in line.values
+        ):
+            charts.append({"title": title, "svg": None, "column": column})
+            continue
+        series = [Series("England", england, ENGLAND_COLOUR, width=2.4, marker="o"), *lines]
+        charts.append(
+            {
+                "title": title,
+                "column": column,
+                "svg": chart(line_chart(title, periods, series, breaks=breaks)),
+            }
+        )
+    return charts
+
+
+def _region_rows(tables: dict[str, pl.DataFrame], periods: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for region in tables["regions"].sort("region_code", "period").iter_rows(named=True):
+        rows.append(region)
+    return rows
+
+
+def _spreads(
+    tables: dict[str, pl.DataFrame],
+    periods: list[str],
+    regions: list[Region],
+    breaks: Sequence[str],
+) -> list[dict[str, Any]]:
+    councils = tables["councils"]
+    group_of = {region.code: index for index, region in enumerate(regions)}
+    england = tables["england"]
+    out = []
+    for column, title in SPREADS:
+        points = [
+            Point(periods.index(period), value, group_of.get(region, len(regions)), code)
+            for period, code, region, value in councils.select(
+                "period", "council_code", "region_code", column
+            ).iter_rows()
+            if value is not None and period in periods
+        ]
+        medians = _series(england, periods, f"{column}_median")
+        svg = spread_chart(
+            f"{title}: every council, by period",
+            periods,
+            [region.name for region in regions],
+            points,
+            medians,
+            breaks=breaks,
+        )
+        rows = [
+            {
+                "period": period,
+                "councils": sum(1 for p in points if p.period_index == index),
+                "min": low,
+                "median": mid,
+                "max": high,
+                "range": None if low is None or high is None else high - low,
+            }
+            for index, (period, low, mid, high) in enumerate(
+                zip(
+                    periods,
+                    _series(england, periods, f"{column}_min"),
+                    medians,
+                    _series(england, periods, f"{column}_max"),
+                    strict=True,
+                )
+            )
+        ]
+        out.append({"title": title, "column": column, "svg": chart(svg), "rows": rows})
+    return out
+
+
+def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each evidence column that any of the council's flags for the period carries."""
+    shown = []
+    for column, label, kind in EVIDENCE:
+        value = next((row[column] for row in rows if row.get(column) is not None), None)
+        if value is not None:
+            shown.append({"label": label, "value": value, "kind": kind})
+    return shown
+
+
+def _flag_chart(
+    council_code: str,
+    council_name: str,
+    flagged_period: str,
+    tables: dict[str, pl.DataFrame],
+    periods: list[str],
+    breaks: Sequence[str],
+) -> str | None:
+    councils = tables["councils"].filter(pl.col("council_code") == council_code)
+    if councils.is_empty():
+        return None
+    region_codes = [code for code in councils["region_code"].to_list() if code]
+    region_name = councils["region_name"].to_list()[-1] if region_codes else None
+    region = tables["regions"].filter(pl.col("region_code") == (region_codes[-1] if region_codes
+                                                                 else ""))
+    series = [
+        Series(f"{council_name}: personal budget rate", _series(councils, periods, "pb_rate"),
+               "#b00020", width=2.0, marker="o"),
+        Series(f"{council_name}: choice rate", _series(councils, periods, "choice_rate"),
+               "#b00020", width=1.2, dashes="--", marker="s"),
+    ]
+    if region_name:
+        series += [
+            Series(f"{region_name}: personal budget rate", _series(region, periods, "pb_rate"),
+                   "#555555", width=1.4),
+            Series(f"{region_name}: choice rate", _series(region, periods, "choice_rate"),
+                   "#555555", width=1.0, dashes="--"),
+        ]
+    title = f"{council_name} against {region_name or 'its region'}, flagged in {flagged_period}"
+    return line_chart(title, periods, series, breaks=breaks, size=(5.2, 2.6))
+
+
+def _flags(
+    tables: dict[str, pl.DataFrame], periods: list[str], breaks: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Flags with evidence, grouped by council and period, and the notices (info) apart."""
+    flags = tables["flags"].sort("period", "council_code", "rule")
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    notices: dict[tuple[str, str, str], list[str]] = {}
+    for row in flags.iter_rows(named=True):
+        if row["severity"] == "info":
+            key = (row["period"], row["rule"], _notice_reason(row["message"]))
+            notices.setdefault(key, []).append(row["council_name"] or row["council_code"])
+            continue
+        groups.setdefault((row["council_code"], row["period"]), []).append(row)
+    cards = []
+    for (code, period), rows in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+        name = rows[0]["council_name"] or code
+        svg = _flag_chart(code, name, period, tables, periods, breaks)
+        evidence = _evidence(rows)
+        cards.append(
+            {
+                "anchor": f"flag-{code}-{period}",
+                "council_code": code,
+                "council_name": name,
+                "period": period,
+                "flags": [
+                    {
+                        "rule": row["rule"],
+                        "rule_name": row["rule_name"],
+                        "severity": row["severity"],
+                        "explained": row["explained"],
+                        "message": row["message"],
+                    }
+                    for row in rows
+                ],
+                "evidence": evidence,
+                "svg": chart(svg) if svg else None,
+            }
+        )
+    notice_rows = [
+        {
+            "period": period,
+            "rule": rule,
+            "rule_name": RULES[rule].name if rule in RULES else "",
+            "reason": reason,
+            "councils": sorted(names),
+        }
+        for (period, rule, reason), names in sorted(notices.items())
+    ]
+    return cards, notice_rows
+
+
+def _notice_reason(message: str) -> str:
+    """A notice's reason without its council: the text after the first colon."""
+    return message.split(": ", 1)[1] if ": " in message else message
+
+
+def _coverage(tables: dict[str, pl.DataFrame], periods: list[str]) -> dict[str, Any]:
+    manifest = tables["manifest"]
+    england = {row["period"]: row for row in tables["england"].iter_rows(named=True)}
+    counted = manifest.group_by("period", "status").len()
+    counts: dict[tuple[str | None, str], int] = {
+        (period, status): n for period, status, n in counted.iter_rows()
+    }
+    by_period = [
+        {
+            "period": period,
+            "expected": england.get(period, {}).get("councils_expected"),
+            **{status: counts.get((period, status), 0) for status in STATUSES},
+        }
+        for period in periods
+    ]
+    others = manifest.filter(pl.col("status") != "included").sort(
+        "status", "period", "council_code", "path", nulls_last=True
+    )
+    return {
+        "by_period": by_period,
+        "totals": {
+            status: manifest.filter(pl.col("status") == status).height for status in STATUSES
+        },
+        "inputs": manifest.filter(pl.col("status") != "missing").height,
+        "not_included": [
+            {
+                "status": row["status"],
+                "path": row["path"],
+                "council_code": row["council_code"],
+                "period": row["period"],
+                "reason": row["reason"],
+            }
+            for row in others.iter_rows(named=True)
+        ],
+    }
+
+
+def aggregate_page(tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[str] = ()) -> str:
+    """The HTML page for an aggregate run's tables."""
+    periods = _periods(tables)
+    regions = _regions(tables)
+    breaks = [period for period in series_breaks if period in periods]
+    cards, notices = _flags(tables, periods, breaks)
+    england_rows = tables["england"].sort("period").iter_rows(named=True)
+    context = {
+        "periods": periods,
+        "first_period": periods[0] if periods else None,
+        "last_period": periods[-1] if periods else None,
+        "regions": regions,
+        "breaks": breaks,
+        "england_columns": ENGLAND_COLUMNS,
+        "england_rows": list(england_rows),
+        "region_rows": _region_rows(tables, periods),
+        "trends": _trend_charts(tables, periods, regions, breaks) if periods else [],
+        "spreads": _spreads(tables, periods, regions, breaks) if periods else [],
+        "flag_cards": cards,
+        "notices": notices,
+        "coverage": _coverage(tables, periods),
+    }
+    return render("aggregate.html.j2", **context)
+
+
+def report_writer(
+    tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[str] = ()
+) -> Callable[[Path], None]:
+    """An extra output for :func:`returns_kit.aggregate.write.write_outputs`: report.html."""
+
+    def write(folder: Path) -> None:
+        write_page(aggregate_page(tables, series_breaks=series_breaks), folder / REPORT_NAME)
+
+    return write

@@ -1,0 +1,277 @@
+"""Charts for the HTML reports: matplotlib figures rendered to static SVG, inline in the page.
+
+Every chart is a string of SVG that needs nothing from outside the page: text stays text
+(``svg.fonttype: none``) in the reader's own sans-serif font, nothing is fetched, and it
+prints as it shows. The output is byte-for-byte repeatable (a fixed hash salt, no date),
+so an aggregate's report.html is as deterministic as its tables.
+
+Text in a chart is council, region and period names. matplotlib escapes it as XML; its
+``$...$`` maths parsing is switched off so a name can never be read as markup of any kind.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+#: Settings for every chart, applied only while it is drawn (the caller's matplotlib is left
+#: as it was).
+STYLE: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "returns_kit",
+    "text.parse_math": False,
+    "text.usetex": False,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
+    "font.size": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "axes.edgecolor": "#555555",
+    "axes.titlesize": 9,
+    "axes.titleweight": "bold",
+    "legend.frameon": False,
+    "legend.fontsize": 7,
+    "savefig.transparent": False,
+}
+
+ENGLAND_COLOUR = "#000000"
+#: Okabe-Ito and Tableau tones: distinguishable by most colour-blind readers, and paired
+#: with markers and labels, never colour alone.
+REGION_COLOURS = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#8C564B",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+)
+REGION_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: a label and a value (or None, a gap) for each period of the chart."""
+
+    label: str
+    values: Sequence[float | None]
+    colour: str = ENGLAND_COLOUR
+    width: float = 1.2
+    dashes: str = "-"
+    marker: str | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One council in a spread chart: its period's position, value and region."""
+
+    period_index: int
+    value: float
+    group: int  #: index into the chart's groups (regions)
+    key: str  #: stable key for the jitter, so the same council sits in the same place
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]
+        yield
+
+
+def percent_axis(axes: Any, top: float | None = None) -> None:
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    axes.set_ylim(0, top if top is not None else None)
+
+
+def _period_axis(axes: Any, periods: Sequence[str], breaks: Sequence[str] = ()) -> None:
+    axes.set_xticks(range(len(periods)), list(periods))
+    axes.set_xlim(-0.5, len(periods) - 0.5)
+    if len(periods) > 6:
+        axes.tick_params(axis="x", labelrotation=45)
+    for name in breaks:
+        if name in periods and periods.index(name) > 0:
+            position = periods.index(name) - 0.5
+            axes.axvline(position, color="#888888", linewidth=0.8, linestyle=":")
+            axes.annotate(
+                "series break",
+                (position, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, -2),
+                textcoords="offset points",
+                fontsize=6,
+                color="#555555",
+                va="top",
+            )
+
+
+def _margins(figure: Figure, *, rotated: bool) -> None:
+    """Fixed margins in inches: matplotlib's tight_layout would draw every chart twice."""
+    width, height = figure.get_size_inches()
+    right = 0.15
+    below = 0.75 if rotated else 0.4
+    figure.subplots_adjust(
+        left=0.55 / width,
+        right=1 - right / width,
+        bottom=below / height,
+        top=1 - 0.3 / height,
+    )
+
+
+def _top(values: Sequence[float | None], floor: float = 0.1) -> float:
+    present = [v for v in values if v is not None]
+    highest = max(present, default=floor)
+    return min(1.0, max(floor, highest * 1.15))
+
+
+def line_chart(
+    title: str,
+    periods: Sequence[str],
+    series: Sequence[Series],
+    *,
+    breaks: Sequence[str] = (),
+    size: tuple[float, float] = (6.4, 2.8),
+) -> str:
+    """Rates over time, one line a series; None values leave a gap.
+
+    No legend inside the chart: the page shows one key in HTML for all charts that share
+    their colours, which is quicker to draw and easier to read than a legend on each.
+    """
+    with _style():
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        for line in series:
+            xs = range(len(periods))
+            ys = [float("nan") if v is None else v for v in line.values]
+            axes.plot(
+                xs,
+                ys,
+                color=line.colour,
+                linewidth=line.width,
+                linestyle=line.dashes,
+                marker=line.marker,
+                markersize=3,
+                label=line.label,
+            )
+        _period_axis(axes, periods, breaks)
+        percent_axis(axes, _top([v for line in series for v in line.values]))
+        axes.set_title(title, loc="left")
+        _margins(figure, rotated=len(periods) > 6)
+        return to_svg(figure, title)
+
+
+def spread_chart(
+    title: str,
+    periods: Sequence[str],
+    groups: Sequence[str],
+    points: Sequence[Point],
+    medians: Sequence[float | None],
+    *,
+    breaks: Sequence[str] = (),
+    size: tuple[float, float] = (6.4, 3.2),
+) -> str:
+    """Every council as a point in its period's column, coloured by region, with the median.
+
+    Its key (region colours and markers) is the page's, in HTML, as for :func:`line_chart`.
+    """
+    with _style():
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        for index, group in enumerate(groups):
+            mine = [point for point in points if point.group == index]
+            if not mine:
+                continue
+            axes.scatter(
+                [point.period_index + _jitter(point.key) for point in mine],
+                [point.value for point in mine],
+                s=9,
+                color=REGION_COLOURS[index % len(REGION_COLOURS)],
+                marker=REGION_MARKERS[index % len(REGION_MARKERS)],
+                alpha=0.8,
+                linewidths=0,
+                label=group,
+            )
+        for index, median in enumerate(medians):
+            if median is not None:
+                axes.hlines(median, index - 0.4, index + 0.4, color=ENGLAND_COLOUR, linewidth=1.4)
+        _period_axis(axes, periods, breaks)
+        percent_axis(axes, _top([point.value for point in points]))
+        axes.set_title(title, loc="left")
+        _margins(figure, rotated=len(periods) > 6)
+        return to_svg(figure, title)
+
+
+def _jitter(key: str) -> float:
+    """A spread of ±0.3 within the column, fixed by the key (no random state)."""
+    return (zlib.crc32(key.encode("utf-8")) % 1000) / 1000 * 0.6 - 0.3
+
+
+def stacked_bars(
+    title: str,
+    bars: Sequence[str],
+    parts: Sequence[str],
+    shares: Sequence[Sequence[float]],
+    *,
+    size: tuple[float, float] = (6.4, 1.6),
+) -> str:
+    """Horizontal bars of 100%, one a return, split into its parts (budget types)."""
+    with _style():
+        figure = Figure(figsize=(size[0], size[1] + 0.35 * len(bars)))
+        axes = figure.add_subplot()
+        left = [0.0] * len(bars)
+        for index, part in enumerate(parts):
+            widths = [row[index] for row in shares]
+            axes.barh(
+                range(len(bars)),
+                widths,
+                left=left,
+                color=REGION_COLOURS[index % len(REGION_COLOURS)],
+                label=part,
+                height=0.6,
+            )
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        axes.set_yticks(range(len(bars)), list(bars))
+        axes.invert_yaxis()
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
+        axes.set_xlim(0, 1)
+        axes.grid(False)
+        axes.set_title(title, loc="left")
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
+        figure.subplots_adjust(left=0.9 / figure.get_size_inches()[0], right=0.97, top=0.85,
+                               bottom=0.55)
+        return to_svg(figure, title)
+
+
+_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
+_IDS = re.compile(r'(\bid="|url\(#|href="#)([A-Za-z_][\w.:-]*)')
+_SIZE = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*"')
+
+
+def to_svg(figure: Figure, title: str) -> str:
+    """The figure as an inline <svg> element: titled for screen readers, ids made unique."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
+    # Several charts share one page: prefix every id (and reference to one) with a key of
+    # this chart's own content, so no two charts' clip paths can collide.
+    prefix = f"c{zlib.crc32(svg.encode('utf-8')):08x}-"
+    svg = _IDS.sub(lambda match: f"{match.group(1)}{prefix}{match.group(2)}", svg)
+    svg = _SIZE.sub(r'<svg\1 class="chart" role="img"', svg, count=1)
+    opening_end = svg.index(">") + 1
+    return f"{svg[:opening_end]}<title>{html.escape(title)}</title>{svg[opening_end:]}"

@@ -1,0 +1,182 @@
+"""Both HTML pages in a real browser: headless Chromium (Debian's), driven by Playwright.
+
+Each page is opened from disk with every request other than the page itself refused
+and recorded: a page that tried to fetch anything, logged a console error or warning,
+or threw, fails. A full-page PNG of each (screen and print) is saved under
+test-output/browser/ for people to look at.
+
+Chromium is installed by .ci/run. Elsewhere, without it, these tests skip, unless
+RETURNS_KIT_REQUIRE_BROWSER=1 (as CI sets) makes a missing browser a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from returns_kit.cli import main
+from tests.conftest import NATIONAL, ROOT
+
+SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "browser"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    # Without these Chromium calls Google's servers at start, which is not the page's doing.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("RETURNS_KIT_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (RETURNS_KIT_REQUIRE_BROWSER=1) but not found")
+        pytest.skip("Chromium not installed (Debian: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Visit:
+    page: Any
+    problems: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def visit(browser: Any, path: Path, name: str) -> Iterator[Visit]:
+    """Open ``path``; record every request, console message of note and page error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    own = path.resolve().as_uri()
+    seen = Visit(page)
+
+    def on_request(route: Any) -> None:
+        url = route.request.url
+        if url == own:
+            route.continue_()
+        else:
+            seen.requests.append(url)
+            route.abort()
+
+    context.route("**/*", on_request)
+    page.on(
+        "console",
+        lambda message: seen.problems.append(f"console {message.type}: {message.text}")
+        if message.type in ("error", "warning", "assert")
+        else None,
+    )
+    page.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
+    page.on("requestfailed", lambda request: seen.problems.append(f"failed: {request.url}"))
+    page.goto(own, wait_until="load")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.emulate_media(media="print")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-print.png"), full_page=True)
+    page.emulate_media(media="screen")
+    try:
+        yield seen
+    finally:
+        context.close()
+
+
+def clean(seen: Visit) -> None:
+    assert seen.problems == []
+    assert seen.requests == []
+
+
+def drawn_charts(page: Any) -> list[dict[str, float]]:
+    """Each chart's size on screen, and how many shapes it drew."""
+    return list(
+        page.eval_on_selector_all(
+            "svg.chart",
+            """charts => charts.map(c => ({width: c.getBoundingClientRect().width,
+                height: c.getBoundingClientRect().height,
+                shapes: c.querySelectorAll('path, use').length}))""",
+        )
+    )
+
+
+def table_rows(page: Any, selector: str) -> int:
+    return int(page.eval_on_selector_all(f"{selector} tbody tr", "rows => rows.length"))
+
+
+@pytest.fixture(scope="module")
+def validate_page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("validate-page") / "somerset-2013-14.html"
+    main(
+        [
+            "validate",
+            str(NATIONAL / "E10000027-2013-14.xlsx"),
+            "--previous",
+            str(NATIONAL / "E10000027-2012-13.xlsx"),
+            "--html",
+            str(out),
+        ]
+    )
+    return out
+
+
+def test_validate_page_renders_clean(browser: Any, validate_page_file: Path) -> None:
+    with visit(browser, validate_page_file, "validate-somerset") as seen:
+        clean(seen)
+        page = seen.page
+        charts = drawn_charts(page)
+        assert len(charts) == 1
+        assert charts[0]["width"] > 300 and charts[0]["height"] > 100 and charts[0]["shapes"] > 6
+        assert table_rows(page, "#budget-types") == 2
+        assert table_rows(page, "#change-table") == 6
+        assert table_rows(page, "#explanations-to-add") == 4
+        assert page.locator("table.findings").count() == 2  # Clients, Between periods
+        assert page.title() == "Return check: Somerset 2013-14"
+
+
+def test_aggregate_page_renders_clean(browser: Any, national_run: dict[str, object]) -> None:
+    out: Path = national_run["out"]  # type: ignore[assignment]
+    with visit(browser, out / "report.html", "aggregate-national") as seen:
+        clean(seen)
+        page = seen.page
+        charts = drawn_charts(page)
+        assert len(charts) == 8  # four trends, two spreads, two flagged councils
+        assert all(c["width"] > 200 and c["height"] > 100 and c["shapes"] > 10 for c in charts)
+        assert table_rows(page, "#england-table") == 4
+        assert table_rows(page, "#coverage-table") == 4
+        assert page.locator("article.flag").count() == 2
+        assert page.locator(".spread-table").count() == 2
+
+
+def test_the_checker_catches_a_page_that_fetches(browser: Any, tmp_path: Path) -> None:
+    """The checks above can fail: a page that fetches an image and logs an error does."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<!doctype html><title>bad</title><img src='https://example.org/x.png'>"
+        "<script>console.error('boom')</script>",
+        "utf-8",
+    )
+    with visit(browser, bad, "checker-control") as seen:
+        assert seen.requests == ["https://example.org/x.png"]
+        assert any("boom" in problem for problem in seen.problems)

@@ -1,0 +1,260 @@
+"""The HTML pages, read back as data: what they show, that it matches the tables, that it is safe.
+
+The browser tests (tests/test_browser.py) check the same pages render in Chromium; these
+check their content, without a browser.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from returns_kit.cli import main
+from returns_kit.html.aggregate_page import aggregate_page
+from returns_kit.html.charts import Series, line_chart
+from returns_kit.html.render import percent
+from returns_kit.validate import validate_return
+from tests.conftest import FIXTURES, NATIONAL
+from tests.html_probe import probe
+
+SOMERSET_BEFORE = NATIONAL / "E10000027-2012-13.xlsx"
+SOMERSET_AFTER = NATIONAL / "E10000027-2013-14.xlsx"
+HOSTILE = '<script>alert("x")</script>'
+
+
+def fetches_nothing(page: str) -> None:
+    """No script, and nothing that would make a browser fetch: no src, no external href."""
+    assert "<script" not in page.lower()
+    assert not re.search(r"""\ssrc\s*=""", page, re.IGNORECASE)
+    assert not re.search(r"""href\s*=\s*["'](?!#)""", page, re.IGNORECASE)
+    assert not re.search(r"@import|url\(\s*['\"]?(?:https?:|//)", page, re.IGNORECASE)
+
+
+def validate_html(tmp_path: Path, *args: str) -> tuple[int, str]:
+    out = tmp_path / "page.html"
+    code = main(["validate", *args, "--html", str(out)])
+    return code, out.read_text("utf-8")
+
+
+# --- validate --html ---------------------------------------------------------------------
+
+
+def test_somerset_page_shows_measures_change_and_queries(tmp_path: Path) -> None:
+    code, page = validate_html(tmp_path, str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE))
+    assert code == 0
+    found = probe(page)
+    now = validate_return(SOMERSET_AFTER).summary
+    before = validate_return(SOMERSET_BEFORE).summary
+    assert now is not None and before is not None
+    change = {row[0]: row[1:] for row in found.tables["change-table"][1:]}
+    assert change["Personal budget rate"] == [
+        percent(before.measures()["pb_rate"]),
+        percent(now.measures()["pb_rate"]),
+        f"{(now.measures()['pb_rate'] - before.measures()['pb_rate']) * 100:+.1f} points",  # type: ignore[operator]
+    ]
+    # The four queries are each waiting for an Explanations row, named by rule.
+    to_add = [row[0] for row in found.tables["explanations-to-add"][1:]]
+    assert sorted(to_add) == ["C007", "P001", "P002", "P003"]
+    # The budget-type table holds both returns' counts, as validation counted them.
+    budgets = {row[0]: row[1] for row in found.tables["budget-types"][1:]}
+    assert budgets == {
+        "2012-13": f"{before.counts['people_total']:,}",
+        "2013-14": f"{now.counts['people_total']:,}",
+    }
+    assert found.count("svg", class_="chart") == 1
+    fetches_nothing(page)
+
+
+def test_invalid_return_lists_each_finding_under_its_sheet_with_its_cell(tmp_path: Path) -> None:
+    source = FIXTURES / "invalid" / "V001.xlsx"
+    code, page = validate_html(tmp_path, str(source))
+    assert code == 1
+    found = probe(page)
+    expected = validate_return(source).report.findings
+    assert found.has_id("sheet-budgets")
+    rows = found.tables["#1"][1:]  # the first findings table: Budgets
+    assert [(row[0], row[2].split()[0]) for row in rows] == [
+        (f.cell, f.rule) for f in expected if f.sheet == "Budgets"
+    ]
+    assert "Rejected" in page
+    assert "The measures are worked out once the return has no errors" in page
+
+
+def test_every_fixture_finding_appears_on_its_page(tmp_path: Path) -> None:
+    for source in sorted((FIXTURES / "invalid").glob("*.xlsx"))[:12]:
+        code, page = validate_html(tmp_path, str(source))
+        findings = validate_return(source).report.findings
+        cells = [row for table in probe(page).tables.values() for row in table]
+        for f in findings:
+            assert any(f.rule in " ".join(row) for row in cells), (source.name, f.rule)
+        assert code in (0, 1)
+
+
+def test_workbook_text_is_escaped_never_markup(tmp_path: Path) -> None:
+    source = tmp_path / "hostile.xlsx"
+    shutil.copy(FIXTURES / "valid" / "hartlepool-2013-14.xlsx", source)
+    book = openpyxl.load_workbook(source)
+    book["Budgets"]["C2"] = HOSTILE
+    book.save(source)
+    code, page = validate_html(tmp_path, str(source))
+    assert code == 1
+    assert HOSTILE not in page
+    assert "&lt;script&gt;alert(" in page  # quoted in the V001 message, as text
+    fetches_nothing(page)
+
+
+def test_the_page_is_the_same_bytes_every_time(tmp_path: Path) -> None:
+    _, first = validate_html(tmp_path, str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE))
+    _, second = validate_html(tmp_path, str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE))
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["two"], "exactly one FILE"),
+        (["folder"], "is a folder"),
+        (["itself"], "is the workbook being checked"),
+    ],
+)
+def test_html_usage_errors_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    source = FIXTURES / "valid" / "hartlepool-2013-14.xlsx"
+    files, target = [str(source)], str(tmp_path / "page.html")
+    if extra == ["two"]:
+        files.append(str(SOMERSET_AFTER))
+    elif extra == ["folder"]:
+        target = str(tmp_path)
+    else:
+        copy = tmp_path / "copy.xlsx"
+        shutil.copy(source, copy)
+        files, target = [str(copy)], str(copy)
+    assert main(["validate", *files, "--html", target]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+# --- aggregate report.html ------------------------------------------------------------------
+
+
+def national_page(national_run: dict[str, object]) -> str:
+    out: Path = national_run["out"]  # type: ignore[assignment]
+    return (out / "report.html").read_text("utf-8")
+
+
+def test_report_is_written_beside_the_tables(national_run: dict[str, object]) -> None:
+    page = national_page(national_run)
+    found = probe(page)
+    # Four trends (the nominal rate is known: some returns have Clients), two spreads, and
+    # one chart for each council and period with a flag that is not a notice.
+    tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
+    flagged = tables["flags"].filter(pl.col("severity") != "info")
+    cards = flagged.select("council_code", "period").unique().height
+    assert found.count("article", class_="flag") == cards == 2
+    assert found.count("svg", class_="chart") == 4 + 2 + cards
+    fetches_nothing(page)
+
+
+def test_report_numbers_are_the_tables_numbers(national_run: dict[str, object]) -> None:
+    tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
+    found = probe(national_page(national_run))
+    england = found.tables["england-table"]
+    header, rows = england[0], england[1:]
+    pb_column = header.index("Personal budget rate")
+    expected = tables["england"].sort("period")
+    assert [row[0] for row in rows] == expected["period"].to_list()
+    assert [row[pb_column] for row in rows] == [percent(v) for v in expected["pb_rate"]]
+    coverage = {row[0]: row[1:] for row in found.tables["coverage-table"][1:]}
+    manifest = tables["manifest"]
+    for period, (expected_n, included, *_rest) in coverage.items():
+        assert int(included.replace(",", "")) == manifest.filter(
+            (pl.col("period") == period) & (pl.col("status") == "included")
+        ).height
+        assert expected_n == "152"
+    # The notices (no comparison across the 2014-15 series break) are one row, 152 councils.
+    notices = found.tables["notices"][1:]
+    assert [(row[0], row[3]) for row in notices] == [("2014-15", "152")]
+
+
+def test_every_flag_is_shown_with_its_message(national_run: dict[str, object]) -> None:
+    tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
+    text = " ".join(" ".join(probe(national_page(national_run)).texts).split())
+    for row in tables["flags"].filter(pl.col("severity") != "info").iter_rows(named=True):
+        assert " ".join(row["message"].split()) in text
+
+
+def test_no_report_writes_none(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    for name in ("E06000001-2012-13.xlsx", "E06000001-2013-14.xlsx"):
+        shutil.copy(NATIONAL / name, source / name)
+    out = tmp_path / "out"
+    main(["aggregate", str(source), "--out", str(out), "--quiet", "--no-report", "--no-cache"])
+    assert (out / "manifest.csv").exists() and not (out / "report.html").exists()
+
+
+def test_a_report_that_cannot_be_drawn_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from returns_kit.html import aggregate_page as page_module
+    from returns_kit.html.background import BackgroundReport
+
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(NATIONAL / "E06000001-2013-14.xlsx", source)
+    out = tmp_path / "out"
+    args = ["aggregate", str(source), "--out", str(out), "--quiet", "--no-cache"]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(*_: object, **__: object) -> str:
+        raise RuntimeError("drawing failed")
+
+    # No second process: the page is drawn here, by the broken function.
+    monkeypatch.setattr(BackgroundReport, "start", lambda self: self)
+    monkeypatch.setattr(page_module, "aggregate_page", broken)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "report.html could not be drawn" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def hostile_tables(national_run: dict[str, object]) -> dict[str, pl.DataFrame]:
+    tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
+    name = pl.lit(f"{HOSTILE} $\\alpha$ & Co")
+    return {
+        **tables,
+        "councils": tables["councils"].with_columns(
+            council_name=name, region_name=pl.lit(f"{HOSTILE} region")
+        ),
+        "regions": tables["regions"].with_columns(region_name=pl.lit(f"{HOSTILE} region")),
+        "flags": tables["flags"].with_columns(council_name=name),
+        "manifest": tables["manifest"].with_columns(path=pl.lit(f"{HOSTILE}.xlsx")),
+    }
+
+
+def test_hostile_names_are_escaped_in_tables_and_charts(national_run: dict[str, object]) -> None:
+    page = aggregate_page(hostile_tables(national_run), series_breaks=("2014-15",))
+    assert HOSTILE not in page
+    fetches_nothing(page)
+    # In the charts' SVG text too, and $...$ is never read as maths.
+    assert "&lt;script&gt;" in page
+    assert "$\\alpha$" in page
+
+
+def test_chart_ids_are_unique_across_a_page(national_run: dict[str, object]) -> None:
+    ids = re.findall(r'\bid="([^"]+)"', national_page(national_run))
+    assert len(ids) == len(set(ids))
+
+
+def test_a_chart_is_the_same_svg_every_time() -> None:
+    series = [Series("England", [0.1, None, 0.3])]
+    first = line_chart("t", ["2011-12", "2012-13", "2013-14"], series)
+    assert first == line_chart("t", ["2011-12", "2012-13", "2013-14"], series)
+    assert first.startswith("<svg") and "<title>t</title>" in first
