@@ -235,8 +235,43 @@ def output_formats_page() -> str:
             _junit_excerpt(render_junit(strict_example)),
             "```",
             "",
+            *_validate_page_section(),
         ]
     )
+
+
+def _validate_page_section() -> list[str]:
+    from returns_kit.html.validate_page import HEADLINE
+
+    return [
+        "## HTML page (`--html OUT.html`)",
+        "",
+        "With one FILE, `--html` also writes one self-contained page for the council officer "
+        "(the other `--format` output still goes to stdout, and the exit code is the same). "
+        "The page loads nothing from anywhere: no script, font, style sheet or image is "
+        "fetched, and its Content-Security-Policy forbids it. Charts are SVG inside the page; "
+        "every text from the workbook is escaped. It prints as it shows. In order:",
+        "",
+        "1. The council, period and file, the verdict (accepted, rejected, or not accepted "
+        "under `--strict`) and the count of findings by severity.",
+        "2. Headline measures, once the return has no errors (each with its change since the "
+        "previous return when `--previous` is given):",
+        "",
+        *[f"   - {label}: {meaning}." for _, label, meaning in HEADLINE],
+        "",
+        "   The nominal budget rate is shown only where a return has a Clients sheet. A chart "
+        "and table of people by budget type follow (both returns with `--previous`).",
+        "3. Findings by sheet, in the return's sheet order, then findings about the file as "
+        "a whole and those between periods: cell, severity, rule id and name, message, scope.",
+        "4. Queries to explain: for each unexplained query, the row to add to the "
+        "Explanations sheet (rule, scope, and the minimum length of the explanation); then "
+        "the queries already explained.",
+        "5. With `--previous`: each measure in both periods and the change, in points.",
+        "",
+        "`--html` takes exactly one FILE; it never writes over a folder or the workbook "
+        "being checked (exit 2).",
+        "",
+    ]
 
 
 def _junit_excerpt(xml: str) -> str:
@@ -273,6 +308,7 @@ def aggregate_outputs_page() -> str:
         "Exit status: 0 when every input was used, 1 when any was excluded or in conflict, 2 "
         "for a usage problem.",
         "",
+        *_report_section(),
     ]
     for name, frame in tables.items():
         lines += [
@@ -287,6 +323,38 @@ def aggregate_outputs_page() -> str:
             lines.append(f"| {column} | {dtype} | {COLUMNS[column]} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _report_section() -> list[str]:
+    from returns_kit.html.aggregate_page import EVIDENCE, REPORT_NAME, SPREADS, TRENDS
+
+    return [
+        f"## {REPORT_NAME}",
+        "",
+        f"`DIR/{REPORT_NAME}` is one self-contained page drawn from the tables below (after "
+        "disclosure control, with `--publish`), so it shows no figure the tables do not. "
+        "It loads nothing from anywhere; charts are SVG inside the page; every text is "
+        "escaped; it prints as it shows. `--no-report` leaves it out. Sections:",
+        "",
+        "- England and each region over time: "
+        + "; ".join(title for _, title in TRENDS)
+        + ". Series breaks (from the thresholds' `series_breaks`) are marked. The England "
+        "table and a table of every region and period follow.",
+        "- The spread across councils (the postcode lottery): every council as a point in its "
+        "period, coloured and shaped by region, with the median council, for: "
+        + "; ".join(title for _, title in SPREADS)
+        + ". Each with a table of the lowest, median and highest council and the range.",
+        "- Flags: one card per council and period with a flag that is not a notice, listing "
+        "each flag's rule, whether the council explained it, and its message; the evidence ("
+        + "; ".join(label for _, label, _ in EVIDENCE)
+        + ", where the flag has it); and a chart of the council's personal budget and choice "
+        "rates against its region's. Notices (severity info, such as no comparison across a "
+        "series break) are one table row per period and reason, with the councils listed.",
+        "- Coverage: files read, returns included, excluded, in conflict and skipped, returns "
+        "missing; by period against the councils expected; and every input not included, "
+        "with its reason.",
+        "",
+    ]
 
 
 def configuration_page() -> str:
