@@ -173,9 +173,12 @@ def test_report_numbers_are_the_tables_numbers(national_run: dict[str, object]) 
     coverage = {row[0]: row[1:] for row in found.tables["coverage-table"][1:]}
     manifest = tables["manifest"]
     for period, (expected_n, included, *_rest) in coverage.items():
-        assert int(included.replace(",", "")) == manifest.filter(
-            (pl.col("period") == period) & (pl.col("status") == "included")
-        ).height
+        assert (
+            int(included.replace(",", ""))
+            == manifest.filter(
+                (pl.col("period") == period) & (pl.col("status") == "included")
+            ).height
+        )
         assert expected_n == "152"
     # The notices (no comparison across the 2014-15 series break) are one row, 152 councils.
     notices = found.tables["notices"][1:]
@@ -258,3 +261,20 @@ def test_a_chart_is_the_same_svg_every_time() -> None:
     first = line_chart("t", ["2011-12", "2012-13", "2013-14"], series)
     assert first == line_chart("t", ["2011-12", "2012-13", "2013-14"], series)
     assert first.startswith("<svg") and "<title>t</title>" in first
+
+
+def test_missing_returns_are_counted_by_period_and_named(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    for name in ("E06000001-2012-13.xlsx", "E06000001-2013-14.xlsx"):
+        shutil.copy(NATIONAL / name, source / name)
+    (source / "notes.txt").write_text("not a return", "utf-8")
+    out = tmp_path / "out"
+    main(["aggregate", str(source), "--out", str(out), "--quiet", "--no-cache"])
+    found = probe((out / "report.html").read_text("utf-8"))
+    missing = {row[0]: row[1] for row in found.tables["missing"][1:]}
+    assert missing == {"2012-13": "151", "2013-14": "151"}
+    # The file that is not a workbook is listed one by one, with its reason.
+    unused = found.tables["not-included"][1:]
+    assert [(row[0], row[3]) for row in unused] == [("skipped", str(source / "notes.txt"))]
+    assert "Hartlepool" not in " ".join(found.tables["missing"][1][2:])

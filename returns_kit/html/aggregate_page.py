@@ -61,8 +61,18 @@ STATUSES = ("included", "excluded", "conflict", "missing", "skipped")
 
 
 #: The spread chart's marker shapes as characters, for the page's key.
-MARKER_SYMBOLS = {"o": "●", "s": "■", "^": "▲", "D": "◆", "v": "▼", "P": "✚", "X": "✖",
-                  "<": "◀", ">": "▶", "h": "⬢"}
+MARKER_SYMBOLS = {
+    "o": "●",
+    "s": "■",
+    "^": "▲",
+    "D": "◆",
+    "v": "▼",
+    "P": "✚",
+    "X": "✖",
+    "<": "◀",
+    ">": "▶",
+    "h": "⬢",
+}
 
 
 @dataclass(frozen=True)
@@ -107,8 +117,9 @@ def _trend_charts(
         lines = [
             Series(
                 region.name,
-                _series(tables["regions"].filter(pl.col("region_code") == region.code), periods,
-                        column),
+                _series(
+                    tables["regions"].filter(pl.col("region_code") == region.code), periods, column
+                ),
                 colour=region.colour,
                 width=1.0,
             )
@@ -210,20 +221,41 @@ def _flag_chart(
         return None
     region_codes = [code for code in councils["region_code"].to_list() if code]
     region_name = councils["region_name"].to_list()[-1] if region_codes else None
-    region = tables["regions"].filter(pl.col("region_code") == (region_codes[-1] if region_codes
-                                                                 else ""))
+    region = tables["regions"].filter(
+        pl.col("region_code") == (region_codes[-1] if region_codes else "")
+    )
     series = [
-        Series(f"{council_name}: personal budget rate", _series(councils, periods, "pb_rate"),
-               "#b00020", width=2.0, marker="o"),
-        Series(f"{council_name}: choice rate", _series(councils, periods, "choice_rate"),
-               "#b00020", width=1.2, dashes="--", marker="s"),
+        Series(
+            f"{council_name}: personal budget rate",
+            _series(councils, periods, "pb_rate"),
+            "#b00020",
+            width=2.0,
+            marker="o",
+        ),
+        Series(
+            f"{council_name}: choice rate",
+            _series(councils, periods, "choice_rate"),
+            "#b00020",
+            width=1.2,
+            dashes="--",
+            marker="s",
+        ),
     ]
     if region_name:
         series += [
-            Series(f"{region_name}: personal budget rate", _series(region, periods, "pb_rate"),
-                   "#555555", width=1.4),
-            Series(f"{region_name}: choice rate", _series(region, periods, "choice_rate"),
-                   "#555555", width=1.0, dashes="--"),
+            Series(
+                f"{region_name}: personal budget rate",
+                _series(region, periods, "pb_rate"),
+                "#555555",
+                width=1.4,
+            ),
+            Series(
+                f"{region_name}: choice rate",
+                _series(region, periods, "choice_rate"),
+                "#555555",
+                width=1.0,
+                dashes="--",
+            ),
         ]
     title = f"{council_name} against {region_name or 'its region'}, flagged in {flagged_period}"
     return line_chart(title, periods, series, breaks=breaks, size=(5.2, 2.6))
@@ -286,6 +318,9 @@ def _notice_reason(message: str) -> str:
 
 
 def _coverage(tables: dict[str, pl.DataFrame], periods: list[str]) -> dict[str, Any]:
+    """Counts by status and period; inputs not used one by one; missing returns by period."""
+    from returns_kit.reference import load_reference
+
     manifest = tables["manifest"]
     england = {row["period"]: row for row in tables["england"].iter_rows(named=True)}
     counted = manifest.group_by("period", "status").len()
@@ -300,9 +335,19 @@ def _coverage(tables: dict[str, pl.DataFrame], periods: list[str]) -> dict[str, 
         }
         for period in periods
     ]
-    others = manifest.filter(pl.col("status") != "included").sort(
+    unused = manifest.filter(~pl.col("status").is_in(["included", "missing"])).sort(
         "status", "period", "council_code", "path", nulls_last=True
     )
+    reference = load_reference()
+    missing: dict[str, list[str]] = {}
+    for code, period in (
+        manifest.filter(pl.col("status") == "missing")
+        .sort("period", "council_code")
+        .select("council_code", "period")
+        .iter_rows()
+    ):
+        council = reference.lookup(code) if code else None
+        missing.setdefault(period, []).append(f"{council.name} ({code})" if council else code)
     return {
         "by_period": by_period,
         "totals": {
@@ -317,8 +362,9 @@ def _coverage(tables: dict[str, pl.DataFrame], periods: list[str]) -> dict[str, 
                 "period": row["period"],
                 "reason": row["reason"],
             }
-            for row in others.iter_rows(named=True)
+            for row in unused.iter_rows(named=True)
         ],
+        "missing": [{"period": period, "councils": names} for period, names in missing.items()],
     }
 
 

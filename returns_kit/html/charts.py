@@ -253,8 +253,9 @@ def stacked_bars(
         axes.grid(False)
         axes.set_title(title, loc="left")
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
-        figure.subplots_adjust(left=0.9 / figure.get_size_inches()[0], right=0.97, top=0.85,
-                               bottom=0.55)
+        figure.subplots_adjust(
+            left=0.9 / figure.get_size_inches()[0], right=0.97, top=0.85, bottom=0.55
+        )
         return to_svg(figure, title)
 
 
