@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -21,6 +21,9 @@ from returns_kit.rules.catalogue import finding
 
 #: Excel's own row limit; a sheet longer than this (possible in .ods) is refused.
 MAX_ROWS = 1_048_576
+
+#: Name endings for which calamine picks the reader that fits each kind of workbook.
+_ENDINGS = {"xlsx": (".xlsx", ".xlsm"), "ods": (".ods",)}
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,27 @@ class WorkbookReader:
         self._reader: Any = reader
 
     @classmethod
-    def open(cls, path: Path) -> WorkbookReader | Finding:
+    def open(
+        cls, path: Path, kind: Literal["xlsx", "ods"] | None = None
+    ) -> WorkbookReader | Finding:
         """The workbook, or an F001 finding when calamine cannot open it (a damaged
-        workbook.xml or content.xml passes the container check but not the parser)."""
+        workbook.xml or content.xml passes the container check but not the parser).
+
+        ``kind`` is what the file holds, as the container check found. calamine picks its
+        reader by the name's ending, so an .xlsx named .ods (or the reverse) would read as
+        damaged; such a file is handed over as bytes, which calamine reads by content.
+        """
         import fastexcel
 
+        source: str | bytes = str(path)
+        if kind is not None and Path(path).suffix.lower() not in _ENDINGS[kind]:
+            try:
+                source = Path(path).read_bytes()
+            except OSError:
+                pass  # left to calamine, which reports it as any other unreadable file
         try:
             with _native_stderr_silenced():
-                reader = fastexcel.read_excel(str(path))
+                reader = fastexcel.read_excel(source)
                 reader.sheet_names  # noqa: B018  (read now, so damage shows here, not later)
         except Exception:  # calamine's errors for a damaged workbook are many and unstable
             return finding(

@@ -99,14 +99,21 @@ def _non_blank(frame: pl.DataFrame) -> pl.Series:
 def _data_rows(
     raw: RawSheet, header: int, sheet: str, first_letter: str
 ) -> tuple[pl.DataFrame, list[Finding]]:
-    """Rows below the header up to the last non-blank one, less blank rows (each run reported)."""
+    """The rows from the first to the last non-blank one below the header, less blank rows
+    (each run reported).
+
+    Blank rows between the header and the first data row are not in the middle of the
+    table: they are what a header merged down over two rows leaves, and a spacer under a
+    heading loses nothing.
+    """
     body = raw.frame.slice(header + 1).with_row_index(ROW, offset=header + 2)
     filled = _non_blank(raw.frame.slice(header + 1))
     body = body.with_columns(filled.alias("_filled"))
-    last = body.filter(pl.col("_filled"))[ROW].max()
+    rows = body.filter(pl.col("_filled"))[ROW]
+    first, last = rows.min(), rows.max()
     if last is None:
         return body.clear().drop("_filled"), []
-    body = body.filter(pl.col(ROW) <= last)
+    body = body.filter(pl.col(ROW).is_between(first, last))
     blank_rows = body.filter(~pl.col("_filled"))[ROW].to_list()
     findings = []
     for start, end in _runs(blank_rows):
