@@ -149,6 +149,12 @@ def _failures(evaluated: pl.DataFrame, specs: list[FieldSpec]) -> list[tuple[int
     return list(failing.iter_rows())
 
 
+#: Column of a checked table's typed frame listing, per row, the fields whose cell holds a
+#: formula with no saved value or a spreadsheet error (V005). Present only when there are any:
+#: such a cell reads as blank, and rules must not take it for a value left blank.
+UNREADABLE = "_unreadable"
+
+
 @dataclass
 class Checked:
     """A table's typed values (failing cells null) and the findings of its compiled checks."""
@@ -244,7 +250,24 @@ def check_table(
         evaluated = _null_unreadable(table, evaluated, specs, unreadable)
     keep = [pl.col(spec.name + "__typed").alias(spec.name) for spec in specs]
     typed = evaluated.select(ROW, *keep) if ROW in evaluated.columns else evaluated.select(keep)
+    if unreadable and ROW in typed.columns:
+        typed = _mark_unreadable(table, typed, specs, unreadable)
     return Checked(typed, findings)
+
+
+def _mark_unreadable(
+    table: Table, typed: pl.DataFrame, specs: list[FieldSpec], unreadable: dict[str, str]
+) -> pl.DataFrame:
+    positions = _positions(table, specs)
+    by_row: dict[int, list[str]] = {}
+    for cell in unreadable:
+        if cell in positions:
+            name, row = positions[cell]
+            by_row.setdefault(row, []).append(name)
+    if not by_row:
+        return typed
+    marks = [by_row.get(row) for row in typed[ROW].to_list()]
+    return typed.with_columns(pl.Series(UNREADABLE, marks, dtype=pl.List(pl.String)))
 
 
 def _unreadable_findings(

@@ -86,9 +86,11 @@ def visit(browser: Any, path: Path, name: str) -> Iterator[Visit]:
     context.route("**/*", on_request)
     page.on(
         "console",
-        lambda message: seen.problems.append(f"console {message.type}: {message.text}")
-        if message.type in ("error", "warning", "assert")
-        else None,
+        lambda message: (
+            seen.problems.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning", "assert")
+            else None
+        ),
     )
     page.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda request: seen.problems.append(f"failed: {request.url}"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import polars as pl
 
@@ -18,6 +19,18 @@ KEY = ("age_band", "support_reason")
 
 def scope_of(first: str | None, second: str | None) -> str | None:
     return f"{first}/{second}" if first is not None and second is not None else None
+
+
+def could_be(unread: Iterable[tuple[Any, ...]], values: tuple[Any, ...]) -> bool:
+    """Whether one of ``unread`` (values with None where a cell could not be read) may stand
+    for ``values`` (in which None stands for any value)."""
+    return any(
+        all(
+            part is None or value is None or part == value
+            for part, value in zip(item, values, strict=True)
+        )
+        for item in unread
+    )
 
 
 def duplicate_rows(sheet: Sheet, key: tuple[str, str], rule: str) -> Iterator[Finding]:
@@ -54,9 +67,16 @@ def budgets_missing_row(context: ReturnContext) -> Iterator[Finding]:
         return
     spec = sheet_specs()["Budgets"]
     present = set(sheet.complete(*KEY).select(KEY).iter_rows())
+    # A row whose age band or support reason cannot be read (a finding at its cell) may be
+    # any row it could match: that row is not reported missing as well.
+    unread = list(
+        sheet.typed.filter(pl.any_horizontal(pl.col(name).is_null() for name in KEY))
+        .select(KEY)
+        .iter_rows()
+    )
     for age in spec.field("age_band").code_list:
         for reason in spec.field("support_reason").code_list:
-            if (age, reason) not in present:
+            if (age, reason) not in present and not could_be(unread, (age, reason)):
                 yield finding(
                     "B002",
                     f"No row for {age}/{reason}; add it, with zeros if nobody is in it.",

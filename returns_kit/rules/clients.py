@@ -3,12 +3,16 @@
 A client is identified by their client_ref as written (trimmed). Their age band,
 support reason and budget type are taken from their first row; C002 reports any
 later row that differs, and the derived counts use the first row only, so one
-inconsistency is reported once rather than again as a count difference.
+inconsistency is reported once rather than again as a count difference. A row whose
+client_ref cannot be read, or is a direct identifier, belongs to no client the rules can
+name: the counts it could change are not compared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -17,7 +21,7 @@ from returns_kit.findings import Finding
 from returns_kit.measures import BUDGET_TYPES
 from returns_kit.privacy import identifier_rows
 from returns_kit.rules.budgets import KEY as BUDGET_KEY
-from returns_kit.rules.budgets import scope_of
+from returns_kit.rules.budgets import could_be, scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.registry import implements
@@ -33,11 +37,35 @@ def _clients(context: ReturnContext) -> Sheet | None:
     return sheet if sheet is not None and sheet.has("client_ref") else None
 
 
+def _keyed(sheet: Sheet) -> pl.DataFrame:
+    """Typed rows with each row's client key: the trimmed client_ref as written, or null when
+    it cannot be read (blank, not in its form, no saved value) or is a direct identifier
+    (C001). A row with a null key belongs to no client the rules can name."""
+    keyed = sheet.derived.get(CLIENT)
+    if keyed is None:
+        frame = sheet.table.frame.select(ROW, "client_ref")
+        identified = identifier_rows(frame, "client_ref")[ROW]
+        key = pl.when(~pl.col(ROW).is_in(identified.implode())).then(pl.col("client_ref"))
+        keyed = sheet.derived[CLIENT] = sheet.typed.with_columns(key.alias(CLIENT))
+    assert isinstance(keyed, pl.DataFrame)
+    return keyed
+
+
 def _with_client(sheet: Sheet) -> pl.DataFrame:
-    """Typed rows with each row's client key (the trimmed client_ref as written)."""
-    key = sheet.table.frame.select(pl.col("client_ref").str.strip_chars().alias(CLIENT))
-    rows = sheet.typed.with_columns(key.to_series())
-    return rows.filter(pl.col(CLIENT).is_not_null() & (pl.col(CLIENT) != ""))
+    """Typed rows of a client the rules can name, with the client key."""
+    return _keyed(sheet).filter(pl.col(CLIENT).is_not_null())
+
+
+def _unread(rows: pl.DataFrame, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """``names`` (None where unread) of the rows of ``_keyed`` that belong to no named client,
+    and of the rows of ``rows`` with one of ``names`` unread."""
+    return list(
+        rows.filter(
+            pl.col(CLIENT).is_null() | pl.any_horizontal(pl.col(n).is_null() for n in names)
+        )
+        .select(names)
+        .iter_rows()
+    )
 
 
 def _first_rows(sheet: Sheet) -> pl.DataFrame:
@@ -105,7 +133,17 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
         or not budgets.has(*BUDGET_KEY)
     ):
         return
-    people = _first_rows(clients).drop_nulls(list(CLIENT_FIELDS))
+    first = _first_rows(clients)
+    # A client whose first row has a value that cannot be read, and a row of no named client,
+    # could be counted in any Budgets cell they match: those cells are not compared.
+    unread = [
+        (age, reason, None if budget is None else budget.lower())
+        for age, reason, budget in [
+            *_unread(first, CLIENT_FIELDS),
+            *_unread(_keyed(clients).filter(pl.col(CLIENT).is_null()), CLIENT_FIELDS),
+        ]
+    ]
+    people = first.drop_nulls(list(CLIENT_FIELDS))
     derived = people.group_by(*BUDGET_KEY, "budget_type").len()
     counts: dict[tuple[Any, ...], int] = {
         (age, reason, budget.lower()): n for age, reason, budget, n in derived.iter_rows()
@@ -118,7 +156,7 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
         key = (row["age_band"], row["support_reason"])
         for name in columns:
             given = row[name]
-            if given is None:
+            if given is None or could_be(unread, (*key, None if name == "people_total" else name)):
                 continue
             from_clients = (
                 totals.get(key, 0) if name == "people_total" else counts.get((*key, name), 0)
@@ -145,19 +183,29 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         or not services.has(*SERVICE_KEY, "people")
     ):
         return
+    keyed = _keyed(clients)
     derived = (
-        _with_client(clients)
-        .drop_nulls(list(SERVICE_KEY))
+        keyed.drop_nulls([CLIENT, *SERVICE_KEY])
         .group_by(SERVICE_KEY)
         .agg(pl.col(CLIENT).n_unique().alias("n"))
     )
     counts = {(s, a): n for s, a, n in derived.iter_rows()}
+    # Rows of Clients, and of Services, whose service or client cannot be read may count
+    # towards any combination they match: those combinations are not compared.
+    unread_clients = _unread(keyed, SERVICE_KEY)
+    unread_services = list(
+        services.typed.filter(pl.any_horizontal(pl.col(n).is_null() for n in SERVICE_KEY))
+        .select(SERVICE_KEY)
+        .iter_rows()
+    )
     seen = set()
     for row in services.complete(*SERVICE_KEY).iter_rows(named=True):
         key = (row["service_type"], row["arrangement"])
         seen.add(key)
         from_clients = counts.get(key, 0)
-        if row["people"] is not None and row["people"] != from_clients:
+        if row["people"] is None or could_be(unread_clients, key):
+            continue
+        if row["people"] != from_clients:
             scope = scope_of(*key)
             yield finding(
                 "C004",
@@ -168,6 +216,8 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
                 evidence={"services": row["people"], "clients": from_clients},
             )
     for key in sorted(set(counts) - seen):
+        if could_be(unread_services, key):
+            continue
         scope = scope_of(*key)
         yield finding(
             "C004",
@@ -179,21 +229,13 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-def _blank_text(sheet: Sheet, name: str) -> pl.Series:
-    if name not in sheet.table.frame.columns:
-        return pl.Series([True] * sheet.typed.height)
-    return sheet.table.frame.select(
-        pl.col(name).str.strip_chars().str.len_chars().fill_null(0) == 0
-    ).to_series()
-
-
 @implements("C005")
 def provider_missing(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Clients")
     if sheet is None or not sheet.has("arrangement"):
         return
     has_column = "provider_ref" in sheet.table.frame.columns
-    rows = sheet.typed.with_columns(_blank_text(sheet, "provider_ref").alias("_blank"))
+    rows = sheet.typed.with_columns(sheet.blank("provider_ref").alias("_blank"))
     missing = rows.filter(
         pl.col("_blank")
         & pl.col("arrangement").is_not_null()
@@ -217,7 +259,7 @@ def allocation_date(context: ReturnContext) -> Iterator[Finding]:
     if sheet is None or not sheet.has("budget_type"):
         return
     has_column = "allocation_notified_on" in sheet.table.frame.columns
-    rows = sheet.typed.with_columns(_blank_text(sheet, "allocation_notified_on").alias("_blank"))
+    rows = sheet.typed.with_columns(sheet.blank("allocation_notified_on").alias("_blank"))
     holders = rows.filter(pl.col("budget_type").is_in(PERSONAL_BUDGET_TYPES))
     snapshot = context.snapshot
     late = pl.lit(False)
@@ -244,59 +286,109 @@ def allocation_date(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-def nominal_counts(context: ReturnContext) -> tuple[int, int] | None:
-    """(council-managed clients, of whom nominal), or None without a usable Clients sheet.
+@dataclass(frozen=True)
+class Nominal:
+    """Clients by what the Clients sheet shows of their budget and the three criteria."""
+
+    nominal: int  #: council-managed, a criterion known not to hold
+    real: int  #: council-managed, every criterion known to hold
+    undecided: int  #: council-managed, none known not to hold but some cannot be read
+    maybe_managed: int  #: first row's budget type cannot be read
+    unnamed_rows: int  #: rows whose client_ref cannot be read (each may be another client)
+
+    @property
+    def managed(self) -> int:
+        return self.nominal + self.real + self.undecided
+
+    @property
+    def sure(self) -> bool:
+        return not (self.undecided or self.maybe_managed or self.unnamed_rows)
+
+
+_CRITERIA = ("allocation_notified_on", "support_plan_agreed_on", "person_directs_support")
+
+
+def nominal_budgets_of(context: ReturnContext) -> Nominal | None:
+    """The council-managed budgets, nominal or not, or None without a usable Clients sheet.
 
     A council-managed budget is nominal unless all three criteria hold on every one
     of the client's rows at the snapshot date: allocation notified, support plan
-    agreed, and the person directs their support.
+    agreed, and the person directs their support. A criterion left blank does not hold.
     """
     sheet = _clients(context)
     snapshot = context.snapshot
-    needed = (
-        "budget_type",
-        "allocation_notified_on",
-        "support_plan_agreed_on",
-        "person_directs_support",
-    )
     if (
         sheet is None
         or snapshot is None
-        or not all(name in sheet.table.frame.columns for name in needed)
+        or not all(name in sheet.table.frame.columns for name in ("budget_type", *_CRITERIA))
     ):
         return None
-    rows = _with_client(sheet)
-    first_type = rows.group_by(CLIENT).agg(pl.col("budget_type").first())
-    met = rows.group_by(CLIENT).agg(
-        pl.all_horizontal(
-            pl.col("allocation_notified_on").is_not_null()
-            & (pl.col("allocation_notified_on") <= snapshot),
-            pl.col("support_plan_agreed_on").is_not_null()
-            & (pl.col("support_plan_agreed_on") <= snapshot),
-            pl.col("person_directs_support") == "Y",
+    if "nominal" not in sheet.derived:
+        sheet.derived["nominal"] = _nominal(sheet, snapshot)
+    nominal: Nominal = sheet.derived["nominal"]
+    return nominal
+
+
+def _nominal(sheet: Sheet, snapshot: date) -> Nominal:
+    blank = [sheet.blank(name).alias(f"_blank_{name}") for name in _CRITERIA]
+    rows = _keyed(sheet).with_columns(blank)
+    holds, fails = [], []
+    for name in ("allocation_notified_on", "support_plan_agreed_on"):
+        holds.append(pl.col(name).is_not_null() & (pl.col(name) <= snapshot))
+        fails.append((pl.col(name) > snapshot).fill_null(False) | pl.col(f"_blank_{name}"))
+    directs = pl.col("person_directs_support")
+    holds.append((directs == "Y").fill_null(False))
+    fails.append((directs == "N").fill_null(False) | pl.col("_blank_person_directs_support"))
+    clients = (
+        rows.filter(pl.col(CLIENT).is_not_null())
+        .group_by(CLIENT)
+        .agg(
+            pl.col("budget_type").first(),
+            pl.all_horizontal(holds).all().alias("_real"),
+            pl.any_horizontal(fails).any().alias("_nominal"),
         )
-        .fill_null(False)
-        .all()
-        .alias("_real")
     )
-    managed = first_type.filter(pl.col("budget_type") == "COUNCIL_MANAGED").join(met, on=CLIENT)
-    return managed.height, int((~managed["_real"]).sum())
+    managed = clients.filter(pl.col("budget_type") == "COUNCIL_MANAGED")
+    nominal = int(managed["_nominal"].sum())
+    real = int(managed["_real"].sum())
+    return Nominal(
+        nominal=nominal,
+        real=real,
+        undecided=managed.height - nominal - real,
+        maybe_managed=int(clients["budget_type"].is_null().sum()),
+        unnamed_rows=int(rows[CLIENT].is_null().sum()),
+    )
+
+
+def nominal_counts(context: ReturnContext) -> tuple[int, int] | None:
+    """(council-managed clients, of whom nominal), or None without a usable Clients sheet;
+    a budget whose criteria cannot all be read counts as nominal."""
+    budgets = nominal_budgets_of(context)
+    if budgets is None:
+        return None
+    return budgets.managed, budgets.nominal + budgets.undecided
 
 
 @implements("C007")
 def nominal_budgets(context: ReturnContext) -> Iterator[Finding]:
-    counts = nominal_counts(context)
-    if counts is None or counts[0] == 0:
+    budgets = nominal_budgets_of(context)
+    if budgets is None:
         return
-    managed, nominal = counts
+    # Budgets that cannot be read count against the query: it is raised only when the share
+    # is over the threshold however they turn out (each is reported at its cell).
+    nominal = budgets.nominal
+    managed = budgets.managed + budgets.maybe_managed + budgets.unnamed_rows
+    if managed == 0:
+        return
     share = nominal / managed
-    if share > context.thresholds.nominal_share_max:
+    limit = context.thresholds.nominal_share_max
+    if share > limit:
+        least, most = ("", "") if budgets.sure else ("at least ", "up to ")
         yield finding(
             "C007",
-            f"{nominal:,} of {managed:,} council-managed budgets ({share:.0%}) are nominal: the "
-            "person was not told an allocation, has no agreed support plan, or does not direct "
-            f"their support. Above {context.thresholds.nominal_share_max:.0%} this must be "
-            "explained.",
+            f"{least}{nominal:,} of {most}{managed:,} council-managed budgets ({least}{share:.0%}) "
+            "are nominal: the person was not told an allocation, has no agreed support plan, or "
+            f"does not direct their support. Above {limit:.0%} this must be explained.",
             sheet="Clients",
             evidence={
                 "council_managed": managed,

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.compile import UNREADABLE
 from returns_kit.periods import Period
 from returns_kit.reference import Council, Reference
 from returns_kit.thresholds import Thresholds
@@ -20,6 +21,8 @@ class Sheet:
 
     table: Table
     typed: pl.DataFrame
+    #: what rules derive from the sheet once and share (such as each Clients row's client)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -45,6 +48,28 @@ class Sheet:
     def complete(self, *names: str) -> pl.DataFrame:
         """Rows in which every named field has a valid value."""
         return self.typed.filter(pl.all_horizontal(pl.col(n).is_not_null() for n in names))
+
+    def unreadable(self, name: str) -> pl.Series:
+        """Whether each row's cell of ``name`` holds a formula with no saved value or a
+        spreadsheet error (V005): such a cell reads as blank, but nobody left it blank.
+
+        Rules take a value that cannot be read (V001-V005 at its cell) as unknown, not as
+        zero, blank or absent, and conclude nothing that depends on it, so that one mistake
+        is reported once, at its cell. A required field's null is always such a value.
+        """
+        if UNREADABLE not in self.typed.columns:
+            return pl.repeat(False, self.typed.height, eager=True)
+        return self.typed.select(
+            pl.col(UNREADABLE).list.contains(name).fill_null(False)
+        ).to_series()
+
+    def blank(self, name: str) -> pl.Series:
+        """Whether each row's cell of ``name`` was left blank (all of them when the sheet has
+        no such column)."""
+        if name not in self.table.frame.columns:
+            return pl.repeat(True, self.typed.height, eager=True)
+        text = pl.col(name).str.strip_chars().str.len_chars().fill_null(0) == 0
+        return self.table.frame.select(text).to_series() & ~self.unreadable(name)
 
 
 @dataclass

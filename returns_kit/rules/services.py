@@ -24,10 +24,6 @@ def services_duplicate_row(context: ReturnContext) -> Iterator[Finding]:
         yield from duplicate_rows(sheet, KEY, "S001")
 
 
-def _blank(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.len_chars().fill_null(0) == 0
-
-
 @implements("S002")
 def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
     for name in ("Services", "Clients"):
@@ -37,10 +33,8 @@ def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
         needs = pl.col("service_type").is_in(HOURS_SERVICES)
         if name == "Services":
             needs = needs & (pl.col("people").fill_null(0) > 0) if sheet.has("people") else needs
-        raw = sheet.table.frame
-        has_column = "planned_hours_per_week" in raw.columns
-        blank = raw.select(_blank("planned_hours_per_week") if has_column else pl.lit(True))
-        rows = sheet.typed.with_columns(blank.to_series().alias("_blank"))
+        has_column = "planned_hours_per_week" in sheet.table.frame.columns
+        rows = sheet.typed.with_columns(sheet.blank("planned_hours_per_week").alias("_blank"))
         for row in rows.filter(needs & pl.col("_blank")).iter_rows(named=True):
             cell = sheet.cell("planned_hours_per_week", row[ROW]) if has_column else None
             yield finding(
@@ -60,6 +54,8 @@ def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
 def _budget_and_service_people(
     context: ReturnContext, budget_columns: tuple[str, ...], arrangement: str
 ) -> tuple[int, int] | None:
+    """(budget holders, people served by ``arrangement``), or None when either total could
+    be zero or not depending on a cell that cannot be read (reported at that cell)."""
     budgets, services = context.sheet("Budgets"), context.sheet("Services")
     if (
         budgets is None
@@ -68,9 +64,22 @@ def _budget_and_service_people(
         or not services.has("arrangement", "people")
     ):
         return None
-    held = budgets.typed.select(pl.sum_horizontal(budget_columns).sum()).item() or 0
-    served = services.typed.filter(pl.col("arrangement") == arrangement)["people"].sum() or 0
-    return int(held), int(served)
+    held = int(budgets.typed.select(pl.sum_horizontal(budget_columns).sum()).item() or 0)
+    # Every column involved is required, so a null is a cell that could not be read.
+    held_unread = budgets.typed.select(
+        pl.any_horizontal(pl.col(name).is_null() for name in budget_columns).any()
+    ).item()
+    arranged = pl.col("arrangement") == arrangement
+    served = int(services.typed.filter(arranged)["people"].sum() or 0)
+    served_unread = services.typed.select(
+        (
+            (arranged & pl.col("people").is_null())
+            | (pl.col("arrangement").is_null() & pl.col("people").fill_null(1).gt(0))
+        ).any()
+    ).item()
+    if (held == 0 and held_unread) or (served == 0 and served_unread):
+        return None
+    return held, served
 
 
 def _mismatch(
