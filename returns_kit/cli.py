@@ -305,6 +305,13 @@ class _Progress:
     is_flag=True,
     help="Do not write report.html (the page of trends, spread, flags and coverage).",
 )
+@click.option(
+    "--gx",
+    "run_gx",
+    is_flag=True,
+    help="Also run a Great Expectations checkpoint over the national tables and write its "
+    "Data Docs to DIR/gx/ (needs the [gx] extra). Exit 3 when it finds them inconsistent.",
+)
 @config_option
 @click.pass_context
 def aggregate(
@@ -317,6 +324,7 @@ def aggregate(
     no_cache: bool,
     quiet: bool,
     no_report: bool,
+    run_gx: bool,
     thresholds: Any,
 ) -> None:
     """Aggregate every council's returns into national tables, flags and a manifest.
@@ -325,7 +333,7 @@ def aggregate(
     writes manifest, councils, regions, england, breakdowns, flags and findings
     tables to --out, with report.html, one self-contained page of charts and tables.
     Exit status: 0 when every input was used, 1 when any was excluded or in conflict,
-    2 for a usage problem.
+    2 for a usage problem, 3 when the --gx checkpoint fails.
 
     \b
     Example:
@@ -343,6 +351,8 @@ def aggregate(
         check_destination(out)
     except OutputError as problem:
         raise click.UsageError(str(problem)) from problem
+    if run_gx:
+        _require_gx()
     options = AggregateOptions(
         thresholds=thresholds,
         prefer=prefer,
@@ -353,7 +363,7 @@ def aggregate(
     # The report's process starts now, to import its plotting library on the idle core.
     report = None if no_report else BackgroundReport().start()
     try:
-        _aggregate_and_write(paths, out, options, progress, report)
+        _aggregate_and_write(paths, out, options, progress, report, gx=run_gx)
     finally:
         if report is not None:
             report.close()
@@ -365,6 +375,8 @@ def _aggregate_and_write(
     options: Any,
     progress: _Progress,
     report: Any,
+    *,
+    gx: bool = False,
 ) -> None:
     from returns_kit.aggregate.run import aggregate as run_aggregate
     from returns_kit.aggregate.tables import ReconciliationError
@@ -384,6 +396,9 @@ def _aggregate_and_write(
     if report is not None:
         report.draw(result.tables, options.thresholds.series_breaks)
         extras["report"] = report.writer()
+    data_docs = _gx_data_docs(result.tables) if gx else None
+    if data_docs is not None:
+        extras["gx"] = data_docs
     try:
         write_outputs(result.tables, out, extras)
     except ReportError as problem:
@@ -402,7 +417,85 @@ def _aggregate_and_write(
         f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
         f"{flags.height:,} period-to-period flags. Tables in {out}/"
     )
+    if data_docs is not None:
+        _report_gx(ctx, data_docs, out)
     ctx.exit(result.exit_code)
+
+
+#: Exit status of ``aggregate --gx`` when GX finds the national tables inconsistent.
+EXIT_GX_FAILED = 3
+
+
+def _require_gx() -> None:
+    """Import GX now, so that a missing extra is a usage error before any work is done."""
+    from returns_kit.gx.engine import GXUnavailable, gx
+
+    try:
+        gx()
+    except GXUnavailable as problem:
+        raise click.UsageError(str(problem)) from problem
+
+
+def _gx_data_docs(tables: Any) -> Any:
+    from returns_kit.gx.checkpoint import DataDocs
+
+    return DataDocs(tables)
+
+
+def _report_gx(ctx: click.Context, data_docs: Any, out: Path) -> None:
+    """One line for the GX verdict: on stdout when it passed, on stderr (exit 3) when not."""
+    from returns_kit.gx.checkpoint import DOCS_FOLDER
+
+    verdict = data_docs.verdict
+    line = verdict.line(out / DOCS_FOLDER)
+    if verdict.success:
+        click.echo(line)
+        return
+    click.echo(f"returns: {line}", err=True)
+    ctx.exit(EXIT_GX_FAILED)
+
+
+@cli.command("gx-suite")
+@click.argument("sheet", metavar="SHEET")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the suite to FILE instead of standard output.",
+)
+def gx_suite(sheet: str, out: Path | None) -> None:
+    """Export a Great Expectations suite for SHEET, built from the JSON Schemas.
+
+    SHEET is About, Budgets, Services, Clients or Explanations (any case). The suite
+    holds the sheet's structural checks (required columns and values, code lists,
+    number and date forms, minimums, patterns, unique keys), each with the rule it
+    stands for in meta.rule; meta.not_covered lists the checks GX cannot make, and
+    meta.frame says what frame the suite applies to. Needs the [gx] extra.
+
+    \b
+    Example:
+        returns gx-suite Budgets --out budgets.suite.json
+    """
+    from returns_kit.gx.engine import GXUnavailable
+    from returns_kit.gx.plan import UnknownSheet, canonical_sheet
+    from returns_kit.gx.suite import suite_json
+
+    try:
+        name = canonical_sheet(sheet)
+    except UnknownSheet as problem:
+        raise click.BadParameter(str(problem), param_hint="SHEET") from problem
+    try:
+        text = suite_json(name)
+    except GXUnavailable as problem:
+        raise click.UsageError(str(problem)) from problem
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as problem:
+        raise click.UsageError(f"cannot write {out}: {problem.strerror}") from problem
+    click.echo(f"{name} suite written to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
