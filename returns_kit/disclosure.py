@@ -254,6 +254,7 @@ def _cover(state: _Suppression, exposed: list[tuple[int, frozenset[int]]]) -> No
     # An exposed cell sharing an equation with a cell just added waits for the next round:
     # that cell may already hide it, and guessing again would over-suppress.
     touched: set[int] = set()
+    stuck: list[int] = []
     for cell, component in exposed:
         if not touched.isdisjoint(tables.cell_equations[cell]):
             continue
@@ -266,15 +267,22 @@ def _cover(state: _Suppression, exposed: list[tuple[int, frozenset[int]]]) -> No
         if choice is not None:
             state.add(choice)
             touched.update(tables.cell_equations[choice])
-        elif cell in state.primary:
+        else:
+            stuck.append(cell)
+    # A cell with nothing left to suppress around it may have been hidden by a cell another
+    # exposed cell added this round: exposure is worked out again in the next round. Only
+    # when a round adds nothing is a stuck cell truly determined by what is hidden.
+    if touched:
+        return
+    for cell in stuck:
+        if cell in state.primary:
             raise ValueError(
                 f"the equations alone determine {tables.keys[cell]!r}: no suppression can hide it"
             )
-        else:
-            # Every equation around it is hidden and still it is determined (so it is 0
-            # in consistent tables): publishing it tells the attacker nothing new.
-            state.fixed.add(cell)
-            state.remove(cell)
+        # Every equation around it is hidden and still it is determined (so it is 0 in
+        # consistent tables): publishing it tells the attacker nothing new.
+        state.fixed.add(cell)
+        state.remove(cell)
 
 
 def _spare(directions: dict[int, _Direction], candidates: Iterable[int]) -> list[int]:

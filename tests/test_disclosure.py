@@ -328,3 +328,17 @@ def test_recoverable_matches_brute_force(system: tuple[Values, Equations, set[An
     found = recover(values, equations, hidden)
     assert set(found) == brute_force(values, equations, hidden)
     assert found == {cell: values[cell] for cell in found}
+
+
+def test_a_cell_hidden_by_another_in_the_same_round_is_not_declared_unhideable() -> None:
+    # Found by hypothesis: exposure was judged on the round's stale list, so t5 was published
+    # as "determined anyway" and then x1 looked pinned down by the equations alone.
+    values = {"x1": 3, "t0": 3, "t1": 3, "t2": 3, "t3": 3, "t4": 3, "t5": 6}
+    equations = [
+        Equation("t0", ("x1",)),
+        *(Equation(f"t{i}", ("t0",)) for i in range(1, 5)),
+        Equation("t5", ("t0", "t1")),
+    ]
+    hidden = protect(values, equations)
+    assert hidden == set(values)
+    assert recoverable(values, equations, hidden) == set()
