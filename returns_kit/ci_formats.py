@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from returns_kit.findings import Finding, Severity
@@ -59,6 +60,23 @@ def render_github(report: Report) -> str:
     return "\n".join(lines)
 
 
+#: Characters XML 1.0 cannot hold; a file or sheet name could carry one.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(tree: ElementTree.Element) -> None:
+    """Write characters XML cannot hold as \\xNN, in every text and attribute of the tree."""
+
+    def safe(text: str) -> str:
+        return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+    for element in tree.iter():
+        if element.text:
+            element.text = safe(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, safe(value))
+
+
 def render_junit(report: Report) -> str:
     """A testsuite per file and a testcase per rule; errors (and, strict, unexplained queries)
     are failures, every other finding is listed in the testcase's output."""
@@ -103,6 +121,7 @@ def render_junit(report: Report) -> str:
     suites.set("tests", str(total_tests))
     suites.set("failures", str(total_failures))
     suites.set("errors", "0")
+    _xml_safe(suites)
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(
         suites, encoding="unicode"

@@ -62,7 +62,16 @@ def shown(text: str | None, *, identifier: bool = False) -> str:
         return "(value not shown)"
     if len(value) > MAX_SHOWN:
         value = value[: MAX_SHOWN - 1] + "…"
-    return '"' + value.replace('"', "'") + '"'
+    return '"' + visible(value).replace('"', "'") + '"'
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """Control characters written as \\xNN: quoted into a message, they could move a
+    terminal's cursor or make XML output unreadable, and the officer could not see them."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 #: A cheap test every identifier passes (digits with separators, an @, a postcode), so the

@@ -166,12 +166,6 @@ def test_junit_is_well_formed_with_the_text_escaped(hostile: tuple[Path, list[Ho
     assert 'people_total "=1+2" is not a whole number' in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a cell's control characters (written _x0001_ in the .xlsx) are quoted into the "
-    "message and ElementTree writes them raw; privacy.shown or ci_formats.render_junit "
-    "should replace characters XML 1.0 cannot hold",
-)
 def test_junit_is_well_formed_when_a_cell_holds_control_characters(tmp_path: Path) -> None:
     from returns_kit.synth import generate_return, write_xlsx
 
@@ -183,7 +177,10 @@ def test_junit_is_well_formed_when_a_cell_holds_control_characters(tmp_path: Pat
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w") as new:
         for info in old.infolist():
             new.writestr(info, old.read(info).replace(b"MARKER", b"a_x0001_b_x000B_c"))
-    ElementTree.fromstring(_validate([path], "--format", "junit"))
+    junit = ElementTree.fromstring(_validate([path], "--format", "junit"))
+    messages = " ".join(failure.get("message", "") for failure in junit.iter("failure"))
+    assert '"a\\x01b\\x0bc"' in messages  # shown, not dropped: the officer can find it
+    assert "\x01" not in _validate([path], "--format", "text")
 
 
 _COMMAND = re.compile(r"^::(error|warning|notice) file=([^,:]*),title=([^,:]*)::(.*)$")

@@ -78,3 +78,9 @@ def test_json_output_of_every_fixture_holds_no_identifier(tmp_path: Path) -> Non
         for item in json.loads(output)["files"][0]["findings"]:
             assert identifier_kind(item["message"]) is None
             assert NHS_NUMBER not in item["message"]
+
+
+def test_control_characters_in_a_quoted_value_are_made_visible() -> None:
+    from returns_kit.privacy import shown
+
+    assert shown("a\x01b\x1b[2Jc\nd") == '"a\\x01b\\x1b[2Jc\\x0ad"'
