@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
 import json
 import re
 import zipfile
@@ -235,3 +236,51 @@ def test_annotated_copy_holds_no_formula(
         assert 'people_total "=1+2" is not a whole number (such as 1234 or 1,234).' in listed
     else:
         assert {"=1+2", "+SUM(1,2)", "-2+3", "@SUM(A1)"} <= listed  # the sheet column
+
+
+# --- HTML: the aggregate's report.html and validate --html -----------------------------------
+
+
+def _assert_inert_html(page: str) -> None:
+    """Every hostile text is escaped: no element, script or fetch came from a workbook."""
+    from tests.test_report_html import fetches_nothing
+
+    fetches_nothing(page)
+    assert SCRIPT not in page
+
+
+def test_report_html_escapes_hostile_file_names(hostile: tuple[Path, list[Hostile]]) -> None:
+    folder, returns = hostile
+    with contextlib.chdir(folder):
+        names = [item.file_name for item in returns]
+        result = CliRunner().invoke(
+            cli, ["aggregate", "--out", "html-out", "--no-cache", "--", *names]
+        )
+    assert result.exit_code == 1, result.output
+    page = (folder / "html-out" / "report.html").read_text("utf-8")
+    _assert_inert_html(page)
+    # The excluded return is listed by its (hostile) file name, escaped as text.
+    excluded = [item for item in returns if item.has_error]
+    assert excluded
+    for item in excluded:
+        assert (
+            html.escape(item.file_name, quote=True) in page
+            or html.escape(item.file_name, quote=False) in page
+        )
+
+
+def test_validate_html_escapes_every_hostile_return(
+    hostile: tuple[Path, list[Hostile]], tmp_path: Path
+) -> None:
+    folder, returns = hostile
+    for number, item in enumerate(returns):
+        out = tmp_path / f"page-{number}.html"
+        result = CliRunner().invoke(
+            cli, ["validate", str(folder / item.file_name), "--html", str(out)]
+        )
+        assert result.exit_code in (0, 1), result.output
+        page = out.read_text("utf-8")
+        _assert_inert_html(page)
+        for sheet in item.extra_sheets:
+            # Hostile sheet names reach the page (F006) only as escaped text.
+            assert sheet not in page or html.escape(sheet) == sheet

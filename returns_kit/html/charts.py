@@ -260,6 +260,7 @@ def stacked_bars(
 
 
 _PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 _IDS = re.compile(r'(\bid="|url\(#|href="#)([A-Za-z_][\w.:-]*)')
 _SIZE = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*"')
 
@@ -269,6 +270,7 @@ def to_svg(figure: Figure, title: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
+    svg = _METADATA.sub("", svg, count=1)  # matplotlib's RDF: of no use inside a page
     # Several charts share one page: prefix every id (and reference to one) with a key of
     # this chart's own content, so no two charts' clip paths can collide.
     prefix = f"c{zlib.crc32(svg.encode('utf-8')):08x}-"
