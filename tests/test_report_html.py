@@ -29,8 +29,9 @@ HOSTILE = '<script>alert("x")</script>'
 
 #: Every element our pages use (the HTML and the SVG that matplotlib draws).
 PAGE_ELEMENTS = {
-    *"html head meta title style body header footer nav ul li a section h1 h2 h3 p span code".split(),
-    *"strong table caption thead tbody tr th td details summary div article br".split(),
+    *"html head meta title style body header footer nav section article div".split(),
+    *"h1 h2 h3 p span code strong a br ul li details summary".split(),
+    *"table caption thead tbody tr th td".split(),
     *"svg g path defs clippath use text rect metadata".split(),
 }
 
