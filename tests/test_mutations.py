@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from returns_kit.cells import SERIAL_EPOCH
+from returns_kit.measures import BUDGET_TYPES, DIRECT_PAYMENTS
 from returns_kit.periods import Period
 from returns_kit.reference import FIRST_PERIOD, load_reference, names_match
 from returns_kit.rules.catalogue import RULES
@@ -65,15 +66,7 @@ ENGINES = ("openpyxl", "xlsxwriter", "ods")
 TABLE_SHEETS = ("Budgets", "Services", "Clients", "Explanations")
 
 HOURLY = ("HOME_CARE", "PERSONAL_ASSISTANT")
-BUDGET_TYPES = (
-    "dp_self_managed",
-    "dp_part",
-    "third_party_managed",
-    "isf",
-    "council_managed",
-    "no_personal_budget",
-)
-DIRECT_PAYMENT_TYPES = BUDGET_TYPES[:3]
+DIRECT_PAYMENT_TYPES = DIRECT_PAYMENTS
 QUERY_RULES = sorted(rule for rule, spec in RULES.items() if spec.severity.value == "query")
 
 EXPLANATIONS = [
