@@ -1,16 +1,26 @@
 """Write an aggregate's tables: CSV and Parquet each, and one formatted tables.xlsx.
 
-Outputs are written to a staging folder beside the destination and swapped in whole,
-so the folder holds either the complete previous outputs or the complete new ones.
+Outputs are written to ``outputs/`` in a staging folder ``.<out>.new-*`` beside the
+destination and swapped in whole, so the folder holds either the complete previous outputs
+or the complete new ones. Each folder a run makes beside the destination names the run's
+process in an ``.owner`` file (outside ``outputs/``), so that a later run removes what a
+killed run left behind but never what a running one is using.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
 import os
+import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -20,6 +30,14 @@ from returns_kit.aggregate.xlsx import write_tables
 MARKER = "manifest.csv"
 #: Text a spreadsheet would take for a formula (CWE-1236); such text gets a leading quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: In each folder a run makes beside --out: the process id of the run that made it.
+OWNER = ".owner"
+#: A folder beside --out with no owner (a run killed before writing it, or an older
+#: returns_kit) is taken to be abandoned once it is this many seconds old.
+ABANDONED_AFTER = 3600.0
+#: renameat2(2) on Linux: paths relative to the working directory; swap the two paths.
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
 
 
 class OutputError(Exception):
@@ -40,6 +58,10 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def check_destination(out: Path) -> None:
+    """Refuse an --out that is not an earlier aggregate's folder. First, if a run was killed
+    between the two renames of the fallback swap (see :func:`_swap`), --out is missing and
+    its previous outputs are in ``.<out>.old-*/outputs``: they are put back."""
+    _put_back(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
         raise OutputError(
             f"{out} exists and is not an earlier aggregate's output folder; choose another --out."
@@ -59,27 +81,178 @@ def write_outputs(
     check_destination(out)
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+    _sweep(out)
+    staging = _owned_folder(out, "new")
+    content = staging / "outputs"
     try:
+        # Made by mkdir, not mkdtemp, so --out gets 0o777 less the umask like any folder
+        # (mkdtemp's 0o700 would shut out the group and others).
+        content.mkdir()
         for name, frame in tables.items():
-            frame.write_parquet(staging / f"{name}.parquet")
-            neutralise(frame).write_csv(staging / f"{name}.csv")
-        write_workbook(tables, staging / "tables.xlsx")
+            frame.write_parquet(content / f"{name}.parquet")
+            neutralise(frame).write_csv(content / f"{name}.csv")
+        write_workbook(tables, content / "tables.xlsx")
         for write_extra in (extras or {}).values():
-            write_extra(staging)
-        _swap(staging, out)
+            write_extra(content)
+        _swap(content, out)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging)
 
 
-def _swap(staging: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(staging, out)
+def _swap(new: Path, out: Path) -> None:
+    """Put the folder ``new`` at ``out``. Where the system can, the two are exchanged in one
+    step, so --out is never missing; the previous outputs are then at ``new``, removed with
+    the staging folder. Elsewhere --out is first moved to ``.<out>.old-*/outputs``; a run
+    killed before the second rename leaves no --out, and the next run puts it back."""
+    if not os.path.lexists(out):
+        os.replace(new, out)
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.resolve().parent))
-    os.replace(out, retired / "outputs")
-    os.replace(staging, out)
-    shutil.rmtree(retired, ignore_errors=True)
+    if _exchange(new, out):
+        return
+    retired = _owned_folder(out, "old")
+    try:
+        os.replace(out, retired / "outputs")
+    except OSError:
+        _remove(retired)
+        raise
+    try:
+        os.replace(new, out)
+    except OSError:
+        os.replace(retired / "outputs", out)
+        _remove(retired)
+        raise
+    _remove(retired)
+
+
+@functools.cache
+def _renameat2() -> Any:
+    """libc's renameat2 (Linux, glibc 2.28 or later), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = (
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    )
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two folders atomically; False where the system or file system cannot."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE):
+        code = ctypes.get_errno()
+        if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+            return False
+        raise OSError(code, os.strerror(code), str(first), None, str(second))
+    return True
+
+
+def _owned_folder(out: Path, kind: str) -> Path:
+    """A new folder ``.<out>.<kind>-*`` beside --out, naming this process as its owner."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.{kind}-", dir=out.resolve().parent))
+    try:
+        (folder / OWNER).write_text(f"{os.getpid()}\n", encoding="ascii")
+    except BaseException:
+        _remove(folder)
+        raise
+    return folder
+
+
+def _remove(folder: Path) -> None:
+    """Remove a folder made by :func:`_owned_folder`, its owner file last."""
+    shutil.rmtree(folder / "outputs", ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _beside(out: Path, kind: str) -> Iterator[Path]:
+    """The folders ``.<out>.<kind>-*`` made by :func:`_owned_folder` for this --out."""
+    parent = out.resolve().parent
+    pattern = re.compile(re.escape(f".{out.name}.{kind}-") + "[a-z0-9_]{8}")
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if pattern.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
+            yield entry
+
+
+def _alive(pid: int) -> bool | None:
+    """Whether a process is running; None where that cannot be told."""
+    if pid <= 0 or sys.platform == "win32":  # on Windows os.kill(pid, 0) would stop it
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    except (OverflowError, OSError):
+        return None
+    return True
+
+
+def _age(folder: Path) -> float:
+    try:
+        return time.time() - folder.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _owner_alive(folder: Path) -> bool | None:
+    """Whether the run that made a folder is running; None if it has no (readable) owner."""
+    try:
+        return _alive(int((folder / OWNER).read_text(encoding="ascii")))
+    except (OSError, ValueError):
+        return None
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether a folder beside --out was left by a run that is no longer running: its owner
+    is not running, or it has no owner and is older than :data:`ABANDONED_AFTER`."""
+    alive = _owner_alive(folder)
+    if alive is None:
+        return _age(folder) > ABANDONED_AFTER
+    return not alive
+
+
+def _put_back(out: Path) -> None:
+    """Move the previous outputs of a run killed mid-swap back to --out (the newest, if
+    several runs were). A folder with no owner is from an older returns_kit: its outputs
+    are put back whatever its age, as a missing --out is worse than a stale one."""
+    if os.path.lexists(out):
+        return
+    left = [folder for folder in _beside(out, "old") if (folder / "outputs").is_dir()]
+    for folder in sorted(left, key=_age):
+        if _owner_alive(folder):  # a running run between its two renames
+            continue
+        try:
+            os.rename(folder / "outputs", out)
+        except OSError as problem:
+            if os.path.lexists(out):  # another run put them back first
+                return
+            if isinstance(problem, FileNotFoundError):
+                continue
+            raise
+        return
+
+
+def _sweep(out: Path) -> None:
+    """Remove the staging and retired folders that killed runs left beside --out."""
+    for kind in ("new", "old"):
+        for folder in _beside(out, kind):
+            if _abandoned(folder):
+                _remove(folder)
 
 
 def is_rate(column: str) -> bool:
