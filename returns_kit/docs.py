@@ -419,11 +419,16 @@ _LIMIT_REASONS = {
         "the process aborts (uncatchably) when it cannot: one stray cell at XFD1048576 asks "
         "for 17 billion cells. 20 million is 26 times the 60,000-row Clients return, and about "
         "640 MB in calamine.",
-        "tests/test_limits_edge.py (at the limit and one over, lowered and at 20,000,000); "
-        "tests/test_container.py (opposite corners, reference beyond the last row, wide and "
-        "long sheets accepted). Known gap, an expected failure there: only sheets with a "
-        "reference of two or more column letters or seven or more row digits are measured, "
-        "so A1:Z999999 (26 million cells) is not refused",
+        "tests/test_limits_edge.py (at the limit and one over, lowered and at 20,000,000; "
+        "A1:Z999999, 26 million cells in single-letter columns); tests/test_container.py "
+        "(opposite corners, reference beyond the last row, wide and long sheets accepted, "
+        "sheets at and over a lowered limit)",
+    ),
+    "max_rows": (
+        "Excel's own maximum; an .ods may declare more. Checked once the sheet is read (an "
+        ".xlsx row beyond Excel's last, 1,048,576, is refused before, whatever this limit).",
+        "tests/test_limits_edge.py (the limit lowered: at it and one row over; at 1,048,576 "
+        "rows in an .ods and one row over; an .xlsx row 1,048,577)",
     ),
 }
 
@@ -432,7 +437,6 @@ def limits_page() -> str:
     from dataclasses import fields
 
     from returns_kit.workbook.container import Limits
-    from returns_kit.workbook.reader import MAX_ROWS
 
     defaults = Limits()
     lines = [
@@ -452,12 +456,6 @@ def limits_page() -> str:
         shown = f"{value // (1024 * 1024):,} MiB" if item.name.endswith("bytes") else f"{value:,}"
         why, where = _LIMIT_REASONS[item.name]
         lines.append(f"| {item.name} | {shown} | {why} | {where} |")
-    lines.append(
-        f"| rows in a sheet | {MAX_ROWS:,} | Excel's own maximum; an .ods may declare more. "
-        "Checked once the sheet is read (an .xlsx row beyond it is refused before). | "
-        "tests/test_limits_edge.py (the limit lowered: at it and one row over; at 1,048,576 "
-        "rows in an .ods and one row over; an .xlsx row 1,048,577) |"
-    )
     lines += [
         "",
         "Time: `benchmarks/hostile.py` reports how fast each kind of hostile file is refused "

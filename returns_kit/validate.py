@@ -126,7 +126,7 @@ def _validate(
     container = inspect_container(path, limits)
     if container.findings:
         return Validated(FileReport(str(path), list(container.findings)))
-    reader = WorkbookReader.open(path, container.kind)
+    reader = WorkbookReader.open(path, container.kind, limits)
     if not isinstance(reader, WorkbookReader):
         return Validated(FileReport(str(path), [reader]))
     matched, findings = _match_sheets(reader.sheet_names)

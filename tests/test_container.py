@@ -841,3 +841,50 @@ def test_wide_or_long_but_reasonable_sheets_are_accepted(
     tmp_path: Path, cells: dict[str, object]
 ) -> None:
     assert_accepted(inspect_container(_sheet_with(tmp_path, cells)), "xlsx")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    limit=st.one_of(st.integers(1, 3000), st.integers(1, 30_000_000)),
+    row=st.one_of(st.integers(1, 3000), st.integers(1, 1_048_576)),
+    column=st.one_of(st.integers(1, 26), st.integers(1, 16_384)),
+)
+def test_a_sheet_is_refused_exactly_when_it_spans_more_cells_than_the_limit(
+    limit: int, row: int, column: int
+) -> None:
+    # Whatever the limit, no sheet over it slips past unmeasured: not one in single-letter
+    # columns with short row numbers (A1:Z999999 did, under the fixed quick look), nor a
+    # small one under a lowered limit.
+    corner = f"{openpyxl.utils.get_column_letter(column)}{row}"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "extent.xlsx"
+        path.write_bytes(xlsx_bytes({"A1": 1, corner: 2}))
+        result = inspect_container(path, Limits(max_sheet_cells=limit))
+    if row * column > limit:
+        assert_refused(result, "F003", f"{row * column:,} cells")
+    else:
+        assert_accepted(result, "xlsx")
+
+
+@pytest.mark.parametrize(
+    ("limit", "corner", "refused"),
+    [
+        (20_000_000, "Z769230", False),  # 19,999,980 cells: within, and never measured
+        (20_000_000, "Z769231", True),  # 20,000,006 cells
+        (20_000_000, "T1000000", False),  # 20,000,000 cells, measured
+        (26, "Z1", False),
+        (26, "A27", True),
+        (1, "A1", False),
+        (1, "B1", True),
+        (1, "A2", True),
+    ],
+)
+def test_cells_at_the_edge_of_the_quick_look(
+    tmp_path: Path, limit: int, corner: str, refused: bool
+) -> None:
+    path = write_xlsx(tmp_path / "extent.xlsx", {"A1": 1, corner: 2})
+    result = inspect_container(path, Limits(max_sheet_cells=limit))
+    if refused:
+        assert_refused(result, "F003", "stray cells")
+    else:
+        assert_accepted(result, "xlsx")

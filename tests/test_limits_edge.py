@@ -1,10 +1,10 @@
 """Every limit of docs/limits.md at its edge: a return exactly at a limit is checked as usual,
 and one unit over is refused with F003 and nothing else.
 
-Where the limit is a field of :class:`Limits`, a small override puts a real return at the
-edge (``validate_return(path, limits=...)``), so no test needs a 50 MB file. The row limit is
-a constant of the reader: it is tested with the constant lowered, and at its real value
-(1,048,576) through an .ods whose rows repeat and an .xlsx that names a row beyond it.
+Every limit is a field of :class:`Limits`: a small override puts a real return at the edge
+(``validate_return(path, limits=...)``), so no test needs a 50 MB file. The row limit is also
+tested at its real value (1,048,576) through an .ods whose rows repeat and an .xlsx that names
+a row beyond it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import pytest
 
 from returns_kit.synth import generate_return, write_ods, write_xlsx
 from returns_kit.validate import validate_return
-from returns_kit.workbook import reader as reader_module
 from returns_kit.workbook.container import Limits, inspect_container
-from returns_kit.workbook.reader import MAX_ROWS, RawSheet, WorkbookReader
+from returns_kit.workbook.reader import RawSheet, WorkbookReader
 
 EXPLANATION = ("S005", "HOME_CARE/BLOCK_CONTRACT", "The block contract's rate was set in 2012.")
 
@@ -115,28 +114,32 @@ def test_sheet_cells_at_the_default_limit(tmp_path: Path) -> None:
     assert "20,000,020 cells" in over.findings[0].message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="only sheets with a reference of 2+ column letters or 7+ row digits are measured, "
-    "so A1:Z999999 (25,999,974 cells) passes unmeasured; fix in workbook/container.py",
-)
 def test_a_sheet_over_the_cell_limit_without_far_references_is_refused(tmp_path: Path) -> None:
+    # Single-letter columns and six-digit rows, yet 26 by 999,999 is 25,999,974 cells.
     result = inspect_container(_sheet(tmp_path, {"A1": 1, "Z999999": 2}))
     assert [f.rule for f in result.findings] == ["F003"]
+    assert "25,999,974 cells" in result.findings[0].message
+
+
+def test_a_lowered_cell_limit_applies_to_small_sheets(tmp_path: Path) -> None:
+    # A1 to J100 is 1,000 cells: nothing about it is far, only the limit is low.
+    path = _sheet(tmp_path, {"A1": 1, "J100": 2})
+    assert inspect_container(path, Limits(max_sheet_cells=1000)).findings == []
+    over = inspect_container(path, Limits(max_sheet_cells=999))
+    assert [f.rule for f in over.findings] == ["F003"]
+    assert "100 rows by 10 columns, 1,000 cells" in over.findings[0].message
 
 
 # --- rows in a sheet --------------------------------------------------------------------------
 
 
-def test_rows_at_their_edge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_at_their_edge(tmp_path: Path) -> None:
     ret = generate_return("E06000001", "2015-16", seed=3, people=40)
     path = tmp_path / "return.xlsx"
     write_xlsx(ret, path)
     tallest = max(len(grid) for grid in ret.sheets.values())
-    monkeypatch.setattr(reader_module, "MAX_ROWS", tallest)
-    assert _found(path) == []
-    monkeypatch.setattr(reader_module, "MAX_ROWS", tallest - 1)
-    report = validate_return(path).report
+    assert _found(path, Limits(max_rows=tallest)) == []
+    report = validate_return(path, limits=Limits(max_rows=tallest - 1)).report
     over = sorted(name for name, grid in ret.sheets.items() if len(grid) == tallest)
     assert sorted((f.rule, f.sheet) for f in report.findings) == [("F003", s) for s in over]
     assert (
@@ -176,12 +179,13 @@ def _ods_with_rows(tmp_path: Path, rows: int) -> Path:
 
 @pytest.mark.slow
 def test_ods_rows_at_the_real_limit(tmp_path: Path) -> None:
-    assert MAX_ROWS == 1_048_576
-    reader = WorkbookReader.open(_ods_with_rows(tmp_path, MAX_ROWS))
+    max_rows = Limits().max_rows
+    assert max_rows == 1_048_576
+    reader = WorkbookReader.open(_ods_with_rows(tmp_path, max_rows))
     assert isinstance(reader, WorkbookReader)
     sheet = reader.read("Explanations")
-    assert isinstance(sheet, RawSheet) and sheet.frame.height == MAX_ROWS
-    report = validate_return(_ods_with_rows(tmp_path, MAX_ROWS + 1)).report
+    assert isinstance(sheet, RawSheet) and sheet.frame.height == max_rows
+    report = validate_return(_ods_with_rows(tmp_path, max_rows + 1)).report
     assert [(f.rule, f.sheet) for f in report.findings] == [("F003", "Explanations")]
     assert "has 1,048,577 rows, more than the limit of 1,048,576" in report.findings[0].message
 

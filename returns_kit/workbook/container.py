@@ -4,6 +4,7 @@ one polars regular expression; never calamine)."""
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import posixpath
 import re
@@ -150,6 +151,8 @@ class Limits:
     #: cells in the rectangle from a sheet's first to its last cell: calamine allocates it
     #: whole, and aborts the process (no exception) when it cannot
     max_sheet_cells: int = 20_000_000
+    #: rows in a sheet as calamine reads it (Excel's own maximum), checked once it is read
+    max_rows: int = 1_048_576
 
 
 @dataclass
@@ -508,10 +511,11 @@ def _stream_members(
     """
     total = 0
     hinted: set[str] = set()
+    far_pattern = far_reference(limits.max_sheet_cells)
     for info in infos:
         prolog = _Prolog(strict=info.filename.lower().endswith((".xml", ".rels")))
         hints: _Hints | _SheetHints | None = None
-        reach = _FarHints() if _is_worksheet(info.filename) else None
+        reach = _FarHints(far_pattern) if _is_worksheet(info.filename) else None
         if kind == "xlsx":
             hints = _SheetHints()
         elif info.filename == "content.xml":
@@ -551,20 +555,77 @@ def _is_worksheet(name: str) -> bool:
     return name.startswith("xl/worksheets/") and name.endswith(".xml")
 
 
-#: A reference far out enough that a sheet's grid might be huge: a column of two or more
-#: letters, or a row of seven or more digits, in either quotes; a cell or row with no
-#: reference at all, whose place counts on from the one before it, so that only a walk
-#: through the sheet can say where it lands; or a prefixed cell, row or sheet element,
-#: which the pattern for those does not follow. A return has none of these, so the precise
-#: measure below runs only on the odd sheet that does. (ASCII classes and no prefix in the
-#: middle alternative keep the search to about 1 ms a MB.)
+#: Excel's grid: no sheet may reach past it, whatever the cell limit.
+_GRID_ROWS = 1_048_576
+_GRID_COLUMNS = 16_384
+#: The widest reference (Z) that does not, on its own, send a sheet to be measured. A
+#: return is narrower, so its sheets stay on the quick path; the row bound follows from it.
+_NEAR_COLUMNS = 26
+
+
+def near_bounds(max_sheet_cells: int) -> tuple[int, int]:
+    """(rows, columns) such that a sheet whose cell and row references all stay within both
+    spans at most ``rows * columns <= max_sheet_cells`` cells and stays inside Excel's grid,
+    so it need not be measured. (0, 1) when every sheet must be measured.
+    """
+    columns = max(1, min(_NEAR_COLUMNS, max_sheet_cells))
+    rows = min(max(0, max_sheet_cells) // columns, _GRID_ROWS)
+    return rows, columns
+
+
+def _digits_at_least(n: int) -> str:
+    """A pattern for a run of ASCII digits worth at least ``n`` (``n >= 1``), matched from its
+    first digit. A run with leading zeros is only longer, so it matches all the same: the
+    pattern may send a near sheet to be measured, but never lets a far one through.
+    """
+    text = str(n)
+    options = [f"[0-9]{{{len(text) + 1},}}", text]
+    for i, digit in enumerate(text):
+        if digit != "9":
+            rest = len(text) - i - 1
+            options.append(f"{text[:i]}[{int(digit) + 1}-9]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(options) + ")"
+
+
+def _letters_at_least(column: int) -> str:
+    """A pattern for column letters naming ``column`` (2 to 27) or a later one."""
+    if column > 26:
+        return "[A-Za-z]{2,}"
+    upper, lower = chr(ord("A") + column - 1), chr(ord("a") + column - 1)
+    return f"(?:[A-Za-z]{{2,}}|[{upper}-Z{lower}-z])"
+
+
 _SPACE = r"[ \t\r\n]"
-FAR_REFERENCE = (
-    rf"""{_SPACE}r{_SPACE}*={_SPACE}*["'](?:[A-Za-z]{{2,}}[0-9]|[A-Za-z]*[0-9]{{7}})"""
-    rf"""|<(?:c|row)(?:{_SPACE}+(?:[^ \t\r\nr=/>][^ \t\r\n=]*|r[^ \t\r\n=]+){_SPACE}*={_SPACE}*"""
-    rf"""(?:"[^"]*"|'[^']*'))*{_SPACE}*/?>"""
-    rf"""|:(?:c|row|worksheet)[ \t\r\n/>]"""
-)
+
+
+@functools.cache
+def far_reference(max_sheet_cells: int) -> str:
+    """The pattern for what sends a worksheet part to be measured under ``max_sheet_cells``.
+
+    A cell or row reference past :func:`near_bounds` (a later column, or a later row,
+    leading spaces and $ allowed as the measure allows them); a cell or row with no
+    reference at all, whose place counts on from the one before it, so that only a walk
+    through the sheet can say where it lands; or a prefixed cell, row or sheet element,
+    which the pattern for those does not follow. A sheet with none of these spans no more
+    than the bounds allow, so the precise measure below runs only on the odd sheet that
+    does. (ASCII classes and no prefix in the middle alternative keep the search to about
+    1 ms a MB.)
+    """
+    rows, columns = near_bounds(max_sheet_cells)
+    if rows < 1:
+        return "(?s)."  # any content at all: every sheet is measured
+    reference = (
+        rf"(?:{_letters_at_least(columns + 1)}\$?[0-9]"
+        rf"|[A-Za-z]*\$?{_digits_at_least(rows + 1)})"
+    )
+    return (
+        rf"""{_SPACE}r{_SPACE}*={_SPACE}*["']{_SPACE}*\$?{reference}"""
+        rf"""|<(?:c|row)(?:{_SPACE}+(?:[^ \t\r\nr=/>][^ \t\r\n=]*|r[^ \t\r\n=]+){_SPACE}*="""
+        rf"""{_SPACE}*(?:"[^"]*"|'[^']*'))*{_SPACE}*/?>"""
+        rf"""|:(?:c|row|worksheet)[ \t\r\n/>]"""
+    )
+
+
 #: How much of one read is carried into the next, so that a tag cut by the read is seen whole.
 _HINT_OVERLAP = 512
 
@@ -577,7 +638,8 @@ class _FarHints:
     large return. polars is loaded by then wherever validation runs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
         self.texts: list[str] = []
         self.tail = ""
 
@@ -591,7 +653,7 @@ class _FarHints:
         import polars as pl
 
         return bool(self.texts) and bool(
-            pl.Series(self.texts, dtype=pl.String).str.contains(FAR_REFERENCE).any()
+            pl.Series(self.texts, dtype=pl.String).str.contains(self.pattern).any()
         )
 
 
@@ -681,7 +743,8 @@ def _check_extents(
     sheet_of = {part: sheet for sheet, part in _xlsx_sheet_parts(archive, names)}
     for part in sorted(far):
         rows, columns = _extent(archive, part)
-        if rows * columns > limits.max_sheet_cells or rows > 1_048_576 or columns > 16_384:
+        over_grid = rows > _GRID_ROWS or columns > _GRID_COLUMNS
+        if rows * columns > limits.max_sheet_cells or over_grid:
             name = sheet_of.get(part, part)
             _refuse(
                 "F003",

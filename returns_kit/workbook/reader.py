@@ -18,9 +18,7 @@ import polars as pl
 
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
-
-#: Excel's own row limit; a sheet longer than this (possible in .ods) is refused.
-MAX_ROWS = 1_048_576
+from returns_kit.workbook.container import Limits
 
 #: Name endings for which calamine picks the reader that fits each kind of workbook.
 _ENDINGS = {"xlsx": (".xlsx", ".xlsm"), "ods": (".ods",)}
@@ -75,12 +73,14 @@ def _native_stderr_silenced() -> Iterator[None]:
 class WorkbookReader:
     """A workbook opened for reading; sheets are read only when asked for."""
 
-    def __init__(self, reader: object) -> None:
+    def __init__(self, reader: object, limits: Limits | None = None) -> None:
         self._reader: Any = reader
+        #: a sheet longer than this (possible in .ods) is refused
+        self.max_rows = (limits or Limits()).max_rows
 
     @classmethod
     def open(
-        cls, path: Path, kind: Literal["xlsx", "ods"] | None = None
+        cls, path: Path, kind: Literal["xlsx", "ods"] | None = None, limits: Limits | None = None
     ) -> WorkbookReader | Finding:
         """The workbook, or an F001 finding when calamine cannot open it (a damaged
         workbook.xml or content.xml passes the container check but not the parser).
@@ -88,6 +88,7 @@ class WorkbookReader:
         ``kind`` is what the file holds, as the container check found. calamine picks its
         reader by the name's ending, so an .xlsx named .ods (or the reverse) would read as
         damaged; such a file is handed over as bytes, which calamine reads by content.
+        ``limits.max_rows`` is the most rows a sheet may have once read.
         """
         import fastexcel
 
@@ -107,7 +108,7 @@ class WorkbookReader:
                 "The workbook is damaged and cannot be read. Open it in a spreadsheet program "
                 "and save it again as .xlsx.",
             )
-        return cls(reader)
+        return cls(reader, limits)
 
     @property
     def sheet_names(self) -> list[str]:
@@ -129,10 +130,11 @@ class WorkbookReader:
                 "spreadsheet program and save it again as .xlsx.",
                 sheet=name,
             )
-        if frame.height > MAX_ROWS:
+        if frame.height > self.max_rows:
             return finding(
                 "F003",
-                f'Sheet "{name}" has {frame.height:,} rows, more than the limit of {MAX_ROWS:,}.',
+                f'Sheet "{name}" has {frame.height:,} rows, more than the limit of '
+                f"{self.max_rows:,}.",
                 sheet=name,
             )
         frame.columns = [str(index) for index in columns]
