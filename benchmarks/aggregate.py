@@ -91,9 +91,12 @@ def ensure_returns(
     return folder, json.loads(facts_path.read_text())
 
 
-def aggregate_command(folder: Path, out: Path, cache_dir: Path) -> tuple[list[str], dict[str, str]]:
+def aggregate_command(
+    folder: Path, out: Path, cache_dir: Path, extra: list[str]
+) -> tuple[list[str], dict[str, str]]:
     """`returns aggregate`, from the venv that runs this script."""
     args = ["aggregate", str(folder), "--out", str(out), "--cache-dir", str(cache_dir), "--quiet"]
+    args += extra
     env = dict(os.environ)
     script = Path(sys.executable).parent / "returns"
     if script.exists():
@@ -150,6 +153,13 @@ def main() -> None:
     parser.add_argument("--first-period", default=FIRST_PERIOD, help="(2010-11)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each command (3)")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (0)")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for returns aggregate, e.g. --extra=--no-report (repeatable)",
+    )
     args = parser.parse_args()
 
     periods = periods_from(args.first_period, args.periods)
@@ -177,7 +187,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="aggregate-bench-") as tmp:
             cache_dir, out = Path(tmp) / "cache", Path(tmp) / "out"
             cache_dir.mkdir()
-            cmd, env = aggregate_command(folder, out, cache_dir)
+            cmd, env = aggregate_command(folder, out, cache_dir, args.extra)
             if i == 0:
                 print(f"\ncommand: {shlex.join(cmd)}")
             cold = run_once(cmd, env)
