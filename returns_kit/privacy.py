@@ -66,12 +66,17 @@ def shown(text: str | None, *, identifier: bool = False) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Invisible format characters pasted in from web pages and documents: zero-width spaces and
+#: joiners, direction marks, the word joiner, the byte-order mark.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 def visible(text: str) -> str:
-    """Control characters written as \\xNN: quoted into a message, they could move a
-    terminal's cursor or make XML output unreadable, and the officer could not see them."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    """Control characters written as \\xNN and invisible ones as \\uNNNN: quoted into a
+    message, the first could move a terminal's cursor or make XML output unreadable, and
+    the officer could see neither what is wrong with the cell."""
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return _INVISIBLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 #: A cheap test every identifier passes (digits with separators, an @, a postcode), so the

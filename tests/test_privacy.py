@@ -84,3 +84,11 @@ def test_control_characters_in_a_quoted_value_are_made_visible() -> None:
     from returns_kit.privacy import shown
 
     assert shown("a\x01b\x1b[2Jc\nd") == '"a\\x01b\\x1b[2Jc\\x0ad"'
+
+
+def test_invisible_characters_in_a_quoted_value_are_named() -> None:
+    from returns_kit.privacy import shown
+
+    # A zero-width space pasted after a code makes it wrong, and the officer must see why.
+    assert shown("E0600003\u200b") == '"E0600003\\u200b"'
+    assert shown("\ufeffabc") == '"\\ufeffabc"'
