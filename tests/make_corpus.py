@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import re
 import shutil
@@ -32,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # so the script runs without installing returns_kit
 
 from returns_kit.synth import Formula, SyntheticReturn, generate_return, write_ods  # noqa: E402
-from returns_kit.synth.zips import FixedTimeZipFile  # noqa: E402
+from returns_kit.synth.zips import FixedTimeZipFile, copy_zip, make_macro_enabled  # noqa: E402
 
 DATA = HERE / "data"
 ODDITIES = DATA / "oddities"
@@ -129,17 +128,6 @@ def write(ret: SyntheticReturn, path: Path, edit: Callable[[Any], None] | None =
     if edit is not None:
         edit(wb)
     save(wb, path)
-
-
-def rezip(source: Path, path: Path, edit: Callable[[str, bytes], bytes]) -> None:
-    """Copy a zip member by member through ``edit``, with fixed times."""
-    data = source.read_bytes()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as old,
-        FixedTimeZipFile(path, "w", zipfile.ZIP_DEFLATED) as new,
-    ):
-        for info in old.infolist():
-            new.writestr(info.filename, edit(info.filename, old.read(info)))
 
 
 def sheet_part(ret: SyntheticReturn, sheet: str) -> str:
@@ -715,29 +703,7 @@ def _macro(path: Path) -> list[Expected]:
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source.xlsx"
         write(base(), source)
-
-        def edit(name: str, data: bytes) -> bytes:
-            if name == "[Content_Types].xml":
-                data = data.replace(
-                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
-                ).replace(
-                    b"<Default ",
-                    b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
-                    b"<Default ",
-                    1,
-                )
-            elif name == "xl/_rels/workbook.xml.rels":
-                data = data.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rIdVBA" Type="http://schemas.microsoft.com/office/2006/'
-                    b'relationships/vbaProject" Target="vbaProject.bin"/></Relationships>',
-                )
-            return data
-
-        rezip(source, path, edit)
-    with FixedTimeZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/vbaProject.bin", bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504))
+        make_macro_enabled(source, path)
     return [["F002", None, None]]
 
 
@@ -814,7 +780,7 @@ def with_budgets_sheet(folder: Path, name: str, edit: Callable[[bytes], bytes]) 
     """The valid return with its Budgets sheet part passed through ``edit``."""
     part = sheet_part(base(), "Budgets")
     path = folder / name
-    rezip(valid_xlsx(folder), path, lambda member, data: edit(data) if member == part else data)
+    copy_zip(valid_xlsx(folder), path, lambda member, data: edit(data) if member == part else data)
     return path
 
 
@@ -892,7 +858,7 @@ def _dimension(folder: Path) -> Path:
         )
 
     path = folder / "billion-cell-dimension.xlsx"
-    rezip(
+    copy_zip(
         valid_xlsx(folder),
         path,
         lambda member, data: declare(data) if member.startswith("xl/worksheets/") else data,
