@@ -6,9 +6,8 @@ the page never shows a figure that the tables do not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,7 +21,7 @@ from returns_kit.html.charts import (
     line_chart,
     spread_chart,
 )
-from returns_kit.html.render import chart, render, write_page
+from returns_kit.html.render import chart, render
 from returns_kit.rules.catalogue import RULES
 
 #: The rates drawn over time, with their headings; nominal_rate only where returns had Clients.
@@ -57,6 +56,8 @@ EVIDENCE = (
     ("pb_change_robust_z", "Robust z-score of the rise", "decimal"),
 )
 REPORT_NAME = "report.html"
+#: A flagged council's lines, and its region's, in the flag charts and their key.
+FLAG_COUNCIL_COLOUR, FLAG_REGION_COLOUR = "#b00020", "#555555"
 STATUSES = ("included", "excluded", "conflict", "missing", "skipped")
 
 
@@ -141,13 +142,6 @@ def _trend_charts(
     return charts
 
 
-def _region_rows(tables: dict[str, pl.DataFrame], periods: list[str]) -> list[dict[str, Any]]:
-    rows = []
-    for region in tables["regions"].sort("region_code", "period").iter_rows(named=True):
-        rows.append(region)
-    return rows
-
-
 def _spreads(
     tables: dict[str, pl.DataFrame],
     periods: list[str],
@@ -219,23 +213,21 @@ def _flag_chart(
     councils = tables["councils"].filter(pl.col("council_code") == council_code)
     if councils.is_empty():
         return None
-    region_codes = [code for code in councils["region_code"].to_list() if code]
-    region_name = councils["region_name"].to_list()[-1] if region_codes else None
-    region = tables["regions"].filter(
-        pl.col("region_code") == (region_codes[-1] if region_codes else "")
-    )
+    # The council's region in its latest period (a council keeps its region in practice).
+    region_code, region_name = councils.sort("period").select("region_code", "region_name").row(-1)
+    region = tables["regions"].filter(pl.col("region_code") == region_code)
     series = [
         Series(
             f"{council_name}: personal budget rate",
             _series(councils, periods, "pb_rate"),
-            "#b00020",
+            FLAG_COUNCIL_COLOUR,
             width=2.0,
             marker="o",
         ),
         Series(
             f"{council_name}: choice rate",
             _series(councils, periods, "choice_rate"),
-            "#b00020",
+            FLAG_COUNCIL_COLOUR,
             width=1.2,
             dashes="--",
             marker="s",
@@ -246,13 +238,13 @@ def _flag_chart(
             Series(
                 f"{region_name}: personal budget rate",
                 _series(region, periods, "pb_rate"),
-                "#555555",
+                FLAG_REGION_COLOUR,
                 width=1.4,
             ),
             Series(
                 f"{region_name}: choice rate",
                 _series(region, periods, "choice_rate"),
-                "#555555",
+                FLAG_REGION_COLOUR,
                 width=1.0,
                 dashes="--",
             ),
@@ -383,7 +375,9 @@ def aggregate_page(tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[s
         "breaks": breaks,
         "england_columns": ENGLAND_COLUMNS,
         "england_rows": list(england_rows),
-        "region_rows": _region_rows(tables, periods),
+        "region_rows": list(tables["regions"].sort("region_code", "period").iter_rows(named=True)),
+        "england_colour": ENGLAND_COLOUR,
+        "flag_colours": {"council": FLAG_COUNCIL_COLOUR, "region": FLAG_REGION_COLOUR},
         "trends": _trend_charts(tables, periods, regions, breaks) if periods else [],
         "spreads": _spreads(tables, periods, regions, breaks) if periods else [],
         "flag_cards": cards,
@@ -391,14 +385,3 @@ def aggregate_page(tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[s
         "coverage": _coverage(tables, periods),
     }
     return render("aggregate.html.j2", **context)
-
-
-def report_writer(
-    tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[str] = ()
-) -> Callable[[Path], None]:
-    """An extra output for :func:`returns_kit.aggregate.write.write_outputs`: report.html."""
-
-    def write(folder: Path) -> None:
-        write_page(aggregate_page(tables, series_breaks=series_breaks), folder / REPORT_NAME)
-
-    return write

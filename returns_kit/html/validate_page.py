@@ -88,13 +88,9 @@ def _finding_row(item: Finding) -> dict[str, Any]:
     }
 
 
-def _sheet_order() -> list[str]:
-    return list(sheet_specs())
-
-
 def group_by_sheet(findings: Sequence[Finding]) -> list[SheetFindings]:
     """Findings under their sheet, sheets in the return's order, then the rest."""
-    order = _sheet_order()
+    order = list(sheet_specs())
     groups: dict[str, list[Finding]] = {}
     for item in findings:
         if item.sheet:
