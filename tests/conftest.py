@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -59,3 +60,22 @@ def national_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     )
     tables = {p.stem: pl.read_csv(p, infer_schema_length=None) for p in out.glob("*.csv")}
     return {"code": code, "out": out, "root": root, "tables": tables}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under RETURNS_KIT_REQUIRE_COMPONENTS=1 (set by .ci/run) a test that skips because a real
+    component (LibreOffice, Chromium, PostgreSQL, an optional extra) is missing fails instead:
+    CI must exercise them all, and a quiet skip would pass a run that tested nothing of them."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or os.environ.get("RETURNS_KIT_REQUIRE_COMPONENTS") != "1":
+        return
+    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+    if any(word in reason.lower() for word in _COMPONENT_WORDS):
+        report.outcome = "failed"
+        report.longrepr = f"required component missing in CI: {reason}"
+
+
+#: Words in a skip reason that mean a component is missing rather than a test not applying.
+_COMPONENT_WORDS = ("not installed", "not found", "could not import", "no module named")
