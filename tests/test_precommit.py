@@ -40,6 +40,7 @@ def try_repo(repo: Path, home: Path, *files: str) -> subprocess.CompletedProcess
     )
 
 
+@pytest.mark.slow  # pre-commit installs returns_kit into a fresh environment: about 2 minutes
 def test_hook_passes_valid_returns_and_fails_invalid_ones(
     returns_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
