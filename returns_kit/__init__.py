@@ -17,21 +17,24 @@ from returns_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from returns_kit.aggregate.run import AggregateResult
+    from returns_kit.aggregate.write import OutputError
     from returns_kit.report import FileReport, Report
-    from returns_kit.thresholds import Thresholds, load_thresholds
+    from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
     from returns_kit.validate import validate_file
     from returns_kit.workbook.container import Limits
 
 __all__ = [
     "AggregateResult",
+    "ConfigError",
     "FileReport",
     "Finding",
     "Limits",
+    "OutputError",
     "PairingError",
     "Report",
     "Severity",
     "Thresholds",
-    "aggregate",
+    "aggregate_returns",
     "load_thresholds",
     "validate_file",
     "validate_files",
@@ -46,6 +49,8 @@ _LAZY = {
     "Report": "returns_kit.report",
     "Thresholds": "returns_kit.thresholds",
     "load_thresholds": "returns_kit.thresholds",
+    "ConfigError": "returns_kit.thresholds",
+    "OutputError": "returns_kit.aggregate.write",
     "Limits": "returns_kit.workbook.container",
     "AggregateResult": "returns_kit.aggregate.run",
 }
@@ -125,7 +130,9 @@ def validate_pair(
     return current.report
 
 
-def aggregate(
+# Not named ``aggregate``: importing the subpackage returns_kit.aggregate sets that attribute
+# of this package to the module, which would hide a function of the same name.
+def aggregate_returns(
     paths: Iterable[str | Path],
     out: str | Path | None = None,
     *,
@@ -144,8 +151,8 @@ def aggregate(
 
     With ``out``, the tables are also written there as CSV, Parquet and tables.xlsx, with
     report.html unless ``report`` is false; ``out`` must be new, empty or an earlier
-    aggregate's folder, which is replaced whole only when everything was written
-    (otherwise :class:`returns_kit.aggregate.write.OutputError`, before any work).
+    aggregate's folder (otherwise :class:`OutputError`, before any work); it is replaced
+    whole only once everything was written.
     ``prefer="latest"`` resolves two returns for one council and period; ``publish``
     applies disclosure control; ``cache_dir`` keeps validated results between runs
     (the CLI uses ``returns_kit.aggregate.cache.default_cache_dir()``; None caches nothing).
