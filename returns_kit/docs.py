@@ -92,8 +92,8 @@ def sheets_page() -> str:
             if field.pattern:
                 kind += f"; pattern `{field.pattern}`"
             lines.append(
-                f"| {field.name} | {kind} | {'yes' if field.required else 'no'} | "
-                f"{field.description} |"
+                f"| {field.name} | {_cell(kind)} | {'yes' if field.required else 'no'} | "
+                f"{_cell(field.description)} |"
             )
         lines.append("")
     return "\n".join(lines)

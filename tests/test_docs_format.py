@@ -145,3 +145,23 @@ def test_relative_links_resolve(page: str) -> None:
         if ROOT not in linked.parents and linked != ROOT:
             broken.append(target)  # outside the repository
     assert broken == [], f"{page}: {broken}"
+
+
+def _cells(row: str) -> int:
+    """Cells of a Markdown table row, as GitHub splits it: at every `|` not escaped, even
+    inside code."""
+    return len(re.split(r"(?<!\\)\|", row.strip().strip("|")))
+
+
+@pytest.mark.parametrize("name", ["sheets.md", "return-format.md", "rules.md"])
+def test_generated_tables_keep_their_columns(name: str) -> None:
+    from returns_kit.docs import PAGES
+
+    header = 0
+    for line in PAGES[name]().splitlines():
+        if not line.startswith("|"):
+            header = 0
+        elif header == 0:
+            header = _cells(line)
+        else:
+            assert _cells(line) == header, line
