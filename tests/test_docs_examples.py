@@ -51,3 +51,12 @@ def test_python_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.Monk
         names = test.globs  # DocTest works on a copy
     assert runner.failures == 0, "".join(failures)
     assert runner.tries > 0
+
+
+def test_every_public_name_resolves_and_is_documented() -> None:
+    import returns_kit
+
+    page = (ROOT / "docs" / "python-api.md").read_text("utf-8")
+    for name in returns_kit.__all__:
+        assert getattr(returns_kit, name) is not None, name
+        assert f"`{name}" in page, name
