@@ -1,5 +1,7 @@
 """returns_kit: check and aggregate personal budget monitoring returns.
 
+The public API is what ``__all__`` names; docs/python-api.md shows each in use.
+
 >>> from returns_kit import validate_file
 >>> validate_file("fixtures/valid/hartlepool-2013-14.xlsx").valid  # doctest: +SKIP
 True
@@ -7,26 +9,187 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from returns_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from returns_kit.aggregate.run import AggregateResult
+    from returns_kit.aggregate.write import OutputError
     from returns_kit.report import FileReport, Report
-    from returns_kit.validate import validate_file, validate_files
+    from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
+    from returns_kit.validate import validate_file
+    from returns_kit.workbook.container import Limits
 
-__all__ = ["FileReport", "Finding", "Report", "Severity", "validate_file", "validate_files"]
+__all__ = [
+    "AggregateResult",
+    "ConfigError",
+    "FileReport",
+    "Finding",
+    "Limits",
+    "OutputError",
+    "PairingError",
+    "Report",
+    "Severity",
+    "Thresholds",
+    "aggregate_returns",
+    "load_thresholds",
+    "validate_file",
+    "validate_files",
+    "validate_pair",
+]
 __version__ = "0.1.0"
+
+#: Where each lazily imported public name lives.
+_LAZY = {
+    "validate_file": "returns_kit.validate",
+    "FileReport": "returns_kit.report",
+    "Report": "returns_kit.report",
+    "Thresholds": "returns_kit.thresholds",
+    "load_thresholds": "returns_kit.thresholds",
+    "ConfigError": "returns_kit.thresholds",
+    "OutputError": "returns_kit.aggregate.write",
+    "Limits": "returns_kit.workbook.container",
+    "AggregateResult": "returns_kit.aggregate.run",
+}
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so that `returns --help` and `import returns_kit` do not load polars.
-    if name in ("validate_file", "validate_files"):
-        from returns_kit import validate
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(validate, name)
-    if name in ("FileReport", "Report"):
-        from returns_kit import report
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'returns_kit' has no attribute {name!r}")
 
-        return getattr(report, name)
-    raise AttributeError(name)
+
+class PairingError(ValueError):
+    """The two returns given to :func:`validate_pair` are not a return and the one before it."""
+
+
+def validate_files(
+    paths: Iterable[str | Path],
+    *,
+    strict: bool = False,
+    thresholds: Thresholds | None = None,
+    limits: Limits | None = None,
+) -> Report:
+    """Validate workbooks one by one, as ``returns validate FILE...`` does.
+
+    A file that cannot be read gets a finding (F001-F003) in its own report; it never
+    stops the others. ``strict`` makes an unexplained query fail the run as well
+    (:attr:`Report.valid`, :attr:`Report.exit_code`).
+    """
+    from returns_kit.report import Report
+    from returns_kit.validate import validate_file
+
+    return Report(
+        [validate_file(path, thresholds=thresholds, limits=limits) for path in paths],
+        strict=strict,
+    )
+
+
+def validate_pair(
+    path: str | Path,
+    previous: str | Path,
+    *,
+    thresholds: Thresholds | None = None,
+    limits: Limits | None = None,
+) -> FileReport:
+    """Validate ``path`` and run the period-to-period rules (P001-P006) against ``previous``,
+    as ``returns validate FILE --previous PREVIOUS`` does.
+
+    ``previous`` is the same council's return for the period before, or its predecessor's
+    (Somerset County E10000027's 2022-23 return before Somerset E06000066's 2023-24). The
+    findings of ``previous`` itself are not reported. Raises :class:`PairingError` when the
+    two cannot be paired (another council, not the period before, no valid About sheet).
+    """
+    from returns_kit.pairing import pair
+    from returns_kit.reference import load_reference
+    from returns_kit.rules.periods import period_findings
+    from returns_kit.thresholds import Thresholds
+    from returns_kit.validate import validate_return
+
+    thresholds = thresholds or Thresholds()
+    current = validate_return(path, thresholds=thresholds, limits=limits)
+    earlier = validate_return(previous, thresholds=thresholds, limits=limits)
+    reference = load_reference()
+    pairing = pair(current.report, earlier.report, reference)
+    if pairing.problem:
+        raise PairingError(pairing.problem)
+    _, findings = period_findings(
+        earlier.summary,
+        current.summary,
+        reference,
+        thresholds,
+        across_reorganisation=pairing.across_reorganisation,
+    )
+    current.add_findings(findings)
+    return current.report
+
+
+# Not named ``aggregate``: importing the subpackage returns_kit.aggregate sets that attribute
+# of this package to the module, which would hide a function of the same name.
+def aggregate_returns(
+    paths: Iterable[str | Path],
+    out: str | Path | None = None,
+    *,
+    thresholds: Thresholds | None = None,
+    prefer: str | None = None,
+    publish: bool = False,
+    cache_dir: str | Path | None = None,
+    report: bool = True,
+) -> AggregateResult:
+    """Aggregate every council's returns, as ``returns aggregate PATH... --out OUT`` does.
+
+    ``paths`` are workbooks or folders (searched recursively). The result's ``tables``
+    are polars DataFrames by name (manifest, councils, regions, england, breakdowns,
+    flags, findings; see docs/aggregate-outputs.md) and its ``exit_code`` is the CLI's
+    (0 every input used, 1 any excluded or in conflict).
+
+    With ``out``, the tables are also written there as CSV, Parquet and tables.xlsx, with
+    report.html unless ``report`` is false; ``out`` must be new, empty or an earlier
+    aggregate's folder (otherwise :class:`OutputError`, before any work); it is replaced
+    whole only once everything was written.
+    ``prefer="latest"`` resolves two returns for one council and period; ``publish``
+    applies disclosure control; ``cache_dir`` keeps validated results between runs
+    (the CLI uses ``returns_kit.aggregate.cache.default_cache_dir()``; None caches nothing).
+    """
+    from returns_kit.aggregate.run import AggregateOptions
+    from returns_kit.aggregate.run import aggregate as run_aggregate
+    from returns_kit.aggregate.write import check_destination, write_outputs
+    from returns_kit.thresholds import Thresholds
+
+    destination = Path(out) if out is not None else None
+    if destination is not None:
+        check_destination(destination)
+    options = AggregateOptions(
+        thresholds=thresholds or Thresholds(),
+        prefer=prefer,
+        publish=publish,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+    )
+    result = run_aggregate([Path(path) for path in paths], options)
+    if destination is not None:
+        extras = {}
+        if report:
+            extras["report"] = _report_writer(result.tables, options.thresholds.series_breaks)
+        write_outputs(result.tables, destination, extras)
+    return result
+
+
+def _report_writer(tables: dict[str, Any], series_breaks: tuple[str, ...]) -> Any:
+    """Draw report.html in this process (the CLI draws it in a second one, to save time)."""
+    from returns_kit.html.aggregate_page import REPORT_NAME, aggregate_page
+    from returns_kit.html.background import PAGE_TABLES
+    from returns_kit.html.render import write_page
+
+    def write(folder: Path) -> None:
+        page = aggregate_page(
+            {name: tables[name] for name in PAGE_TABLES}, series_breaks=series_breaks
+        )
+        write_page(page, folder / REPORT_NAME)
+
+    return write

@@ -92,11 +92,180 @@ def sheets_page() -> str:
             if field.pattern:
                 kind += f"; pattern `{field.pattern}`"
             lines.append(
-                f"| {field.name} | {kind} | {'yes' if field.required else 'no'} | "
-                f"{field.description} |"
+                f"| {field.name} | {_cell(kind)} | {'yes' if field.required else 'no'} | "
+                f"{_cell(field.description)} |"
             )
         lines.append("")
     return "\n".join(lines)
+
+
+#: The hand-written parts of docs/return-format.md, with the places the generator fills.
+RETURN_FORMAT_TEMPLATE = Path("docs/_templates/return-format.md.j2")
+
+_KIND_NAMES = {
+    "integer": "whole",
+    "number": "number",
+    "money": "money",
+    "date": "date",
+    "code": "code",
+    "text": "text",
+}
+
+
+def _cell(text: str) -> str:
+    """Text made safe inside a Markdown table cell (a `|`, even in code, ends the cell)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code_lists() -> dict[tuple[str, ...], tuple[str, str]]:
+    """Each code list of schemas/codes.json by its codes: (title, anchor on the page)."""
+    from returns_kit.schema import load_schemas
+
+    lists = {}
+    for definition in load_schemas()["codes"]["$defs"].values():
+        title = definition["title"]
+        anchor = title.lower().replace(" ", "-")
+        lists[tuple(definition["enum"])] = (title, anchor)
+    return lists
+
+
+def _format_type(field: Any) -> str:
+    kind = _KIND_NAMES[field.kind]
+    if field.minimum is not None:
+        kind += f" ≥ {field.minimum:g}"
+    if field.codes:
+        listed = _code_lists().get(field.code_list)
+        if listed is not None:
+            kind += f": [{listed[0].lower()}](#{listed[1]})"
+        else:
+            kind += ": " + ", ".join(f"`{code}`" for code in field.code_list)
+    elif field.pattern:
+        kind += f", pattern `{field.pattern}`"
+    return _cell(kind)
+
+
+def _format_sheet(name: str) -> str:
+    spec = sheet_specs()[name]
+    need = "required" if spec.required else "optional"
+    lines = [f"### {spec.name} ({need})", "", spec.description, ""]
+    if spec.layout == "fields":
+        lines += ["| field | type | required | meaning |"]
+    else:
+        if spec.key:
+            lines += [f"One row per {' × '.join(f'`{k}`' for k in spec.key)}.", ""]
+        lines += ["| column | type | required | meaning |"]
+    lines.append("|---|---|---|---|")
+    for field in spec.fields:
+        lines.append(
+            f"| {field.name} | {_format_type(field)} | {'yes' if field.required else 'no'} | "
+            f"{_cell(field.description)} |"
+        )
+    return "\n".join(lines)
+
+
+def _format_code_lists() -> str:
+    from returns_kit.schema import load_schemas
+
+    lines: list[str] = []
+    for definition in load_schemas()["codes"]["$defs"].values():
+        labels = definition.get("x-labels", {})
+        lines += [f"### {definition['title']}", "", "| code | label |", "|---|---|"]
+        for code in definition["enum"]:
+            lines.append(f"| `{_cell(code)}` | {_cell(labels.get(code, code))} |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def _format_rule_table() -> str:
+    lines = ["| id | name | severity | origin | what it finds |", "|---|---|---|---|---|"]
+    for rule in RULES.values():
+        lines.append(
+            f"| {rule.id} | {rule.name} | {rule.severity.value} | {_ORIGIN[rule.origin]} | "
+            f"{_cell(rule.summary)} |"
+        )
+    return "\n".join(lines)
+
+
+#: The catalogue's origins as the format page names them (it is the spec).
+_ORIGIN = {"spec": "format", "returns_kit": "returns_kit"}
+
+
+def _councils_by_period() -> str:
+    """Runs of consecutive periods with the same number of councils expected."""
+    from returns_kit.periods import Period
+    from returns_kit.reference import FIRST_PERIOD, load_reference
+
+    reference = load_reference()
+    last_change = max(
+        period
+        for council in reference.councils.values()
+        for period in (council.first_period, council.last_period and council.last_period.next())
+        if period is not None
+    )
+    runs: list[tuple[Period, Period, int]] = []
+    period = FIRST_PERIOD
+    while period <= last_change:
+        count = len(reference.active(period))
+        if runs and runs[-1][2] == count:
+            runs[-1] = (runs[-1][0], period, count)
+        else:
+            runs.append((period, period, count))
+        period = period.next()
+    lines = ["| periods | councils expected |", "|---|---|"]
+    for number, (first, last, count) in enumerate(runs):
+        if number == len(runs) - 1:
+            shown = f"from {first}"
+        elif first == last:
+            shown = str(first)
+        else:
+            shown = f"{first} to {last}"
+        lines.append(f"| {shown} | {count} |")
+    return "\n".join(lines)
+
+
+def _format_limits() -> str:
+    from returns_kit.workbook.container import Limits
+
+    limits = Limits()
+    return (
+        f"{limits.max_file_bytes // (1024 * 1024)} MB on disk, "
+        f"{limits.max_uncompressed_bytes // (1024 * 1024)} MB uncompressed, "
+        f"{limits.max_rows:,} rows in a sheet, {limits.max_sheet_cells:,} cells from a "
+        f"sheet's first to its last cell, {limits.max_members:,} parts in the file"
+    )
+
+
+def return_format_page() -> str:
+    """docs/return-format.md: the hand-written template, filled from the schemas, the rule
+    catalogue, the thresholds, the limits and the reference list."""
+    import jinja2
+
+    from returns_kit.reference import FIRST_PERIOD
+    from returns_kit.thresholds import Thresholds
+
+    specs = sheet_specs().values()
+    defaults = Thresholds()
+    environment = jinja2.Environment(
+        autoescape=False,  # Markdown, not HTML
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    template = environment.from_string((_ROOT / RETURN_FORMAT_TEMPLATE).read_text("utf-8"))
+    return template.render(
+        generated=f"<!-- Generated by `python -m returns_kit.docs` from "
+        f"{RETURN_FORMAT_TEMPLATE}, the schemas and the rule catalogue; edit those, "
+        "not this page. -->",
+        sheet=_format_sheet,
+        required_sheets=", ".join(f"`{spec.name}`" for spec in specs if spec.required),
+        optional_sheets=", ".join(f"`{spec.name}`" for spec in specs if not spec.required),
+        code_lists=_format_code_lists(),
+        rule_table=_format_rule_table(),
+        limits=_format_limits(),
+        explanation_min_chars=defaults.explanation_min_chars,
+        first_period=FIRST_PERIOD,
+        councils_by_period=_councils_by_period(),
+        series_breaks=", ".join(f"`{period}`" for period in defaults.series_breaks),
+    )
 
 
 def cli_page() -> str:
@@ -468,6 +637,7 @@ def limits_page() -> str:
 
 
 PAGES: dict[str, Callable[[], str]] = {
+    "return-format.md": return_format_page,
     "limits.md": limits_page,
     "configuration.md": configuration_page,
     "aggregate-outputs.md": aggregate_outputs_page,

@@ -37,6 +37,10 @@ class FileReport:
         counted = Counter(f.severity.value for f in self.findings)
         return {severity.value: counted.get(severity.value, 0) for severity in Severity}
 
+    def to_frame(self) -> Any:
+        """Every finding as one row of a polars DataFrame (see :meth:`Report.to_frame`)."""
+        return Report([self]).to_frame()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -78,7 +82,12 @@ class Report:
         ]
 
     def to_frame(self) -> Any:
-        """Every finding as one row of a polars DataFrame, with its file's path."""
+        """Every finding as one row of a polars DataFrame, with its file's path.
+
+        Columns: path, rule, severity, message, sheet, cell, row, column, scope,
+        explained, and evidence as a JSON string (or null). A run with no finding
+        gives an empty frame with the same columns, so frames can be concatenated.
+        """
         import polars as pl
 
         rows = [
