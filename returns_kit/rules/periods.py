@@ -215,7 +215,7 @@ def p005_no_comparison(
 P006_REASONS = {
     "missing": "no return for it was received",
     "errors": "its return has errors",
-    "conflict": "{count} different returns for it are in conflict, so none is used",
+    "conflict": "{count} different returns for it are in conflict",
     "unusable": "its return could not be used",
     "this-return-errors": "this return has errors",
 }
