@@ -138,7 +138,6 @@ def select(
     processed: list[Processed],
     skipped: Sequence[tuple[Path, str]],
     reference: Reference,
-    prefer: str | None = None,
     *,
     periods: Sequence[str] | None = None,
     received: Mapping[str, datetime] | None = None,
@@ -147,9 +146,7 @@ def select(
     list every input and every missing council in the manifest.
 
     ``received`` gives a time of receipt by file name, which breaks a tie of submitted_on
-    (``--prefer latest`` passes the files' modification times); ``prefer`` is kept for
-    callers that passed it, and has no effect of its own."""
-    del prefer
+    (``--prefer latest`` passes the files' modification times; a ledger, its own)."""
     keyed: list[tuple[Processed, Key | None]] = [(p, _key(p, reference)) for p in processed]
     named: dict[str, set[str]] = defaultdict(set)
     for _, key in keyed:
