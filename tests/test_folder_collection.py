@@ -287,3 +287,25 @@ def test_a_return_with_errors_never_displaces_the_valid_one(tmp_path: Path) -> N
     ]
     assert rows["reason"][0] == f"1 error: B003; the valid return {good} is used"
     assert result.exit_code == 1  # the council must be told
+
+
+def test_discovery_skips_locks_and_outputs_named_directly_and_survives_link_loops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from returns_kit.aggregate.discover import IN_OUT, LOCK_FILE, discover
+
+    folder = tmp_path / "returns"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "a.xlsx").write_bytes(b"PK")
+    (folder / "~$a.xlsx").write_bytes(b"\x00")
+    (folder / "out").mkdir()
+    (folder / "out" / "tables.xlsx").write_bytes(b"PK")
+    monkeypatch.chdir(folder)  # --out given relative, the input absolute: still inside
+    found = discover([folder, folder / "~$a.xlsx", folder / "out" / "tables.xlsx"], Path("out"))
+    assert found.workbooks == [folder / "a.xlsx"]
+    assert dict(found.skipped) == {
+        folder / "~$a.xlsx": LOCK_FILE,
+        folder / "out": IN_OUT,
+        folder / "out" / "tables.xlsx": IN_OUT,
+    }
