@@ -364,7 +364,7 @@ def aggregate(
     \b
     Example:
         returns aggregate returns/ --out tables/
-        returns aggregate returns/ --out published/ --publish --prefer latest
+        returns aggregate returns/ --out published/ --publish --periods 2012-13,2013-14
     """
     import sys
 
