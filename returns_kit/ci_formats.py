@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 from returns_kit.findings import Finding, Severity
 from returns_kit.report import Report
 from returns_kit.rules.catalogue import RULES
+from returns_kit.wording import place
 
 #: GitHub's annotation levels for each severity; a query fails only under --strict.
 _GITHUB_LEVEL = {
@@ -30,7 +31,7 @@ def _escape_property(text: str) -> str:
 def _where(item: Finding) -> str:
     if item.sheet and item.cell:
         return f"{item.sheet}!{item.cell}"
-    return item.sheet or "workbook"
+    return place(item)
 
 
 def _fails(item: Finding, strict: bool) -> bool:

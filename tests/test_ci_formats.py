@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from junitparser import Failure, JUnitXml
@@ -15,7 +16,8 @@ from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import RULES
 from returns_kit.rules.periods import period_findings
 from returns_kit.thresholds import Thresholds
-from returns_kit.validate import validate_file, validate_return
+from returns_kit.validate import validate_file, validate_files, validate_return
+from returns_kit.wording import tally
 
 from .conftest import FIXTURES, NATIONAL
 
@@ -120,10 +122,22 @@ def test_many_files_end_with_a_summary_table(capsys: pytest.CaptureFixture[str])
         "warnings",
         "result",
     ]
-    rows = [row.split() for row in table[1:]]
+    rows = [row.split(maxsplit=6) for row in table[1:]]
     assert [r[0] for r in rows] == [*map(str, FILES), str(FIXTURES / "invalid" / "F001.xlsx")]
-    assert rows[0][1:] == ["E06000001", "2013-14", "1", "0", "0", "NOT", "VALID"]
-    assert rows[3][1:] == ["-", "-", "1", "0", "0", "NOT", "VALID"]
+    # The result in the words of the verdict above each file's findings.
+    assert rows[0][1:] == ["E06000001", "2013-14", "1", "0", "0", "Rejected, 1 error to fix"]
+    assert rows[1][6] == "Accepted, 1 query to explain"
+    assert rows[2][6] == "Accepted"  # Westminster's query is explained
+    assert rows[3][1:] == ["-", "-", "1", "0", "0", "Rejected, 1 error to fix"]
+    assert (
+        lines[-1]
+        == "4 files checked: 2 accepted, 2 not accepted; "
+        + tally(
+            Counter(f.severity.value for r in validate_files(FILES).files for f in r.findings)
+            + Counter(error=1)
+        )
+        + "."
+    )
 
 
 def _cases(xml: str) -> dict[str, object]:

@@ -101,6 +101,51 @@ def test_invalid_return_lists_each_finding_under_its_sheet_with_its_cell(tmp_pat
     assert "The measures are worked out once the return has no errors" in page
 
 
+def _page_words(page: str) -> tuple[str, str, list[str]]:
+    """The page's verdict, its counts line and its findings' group headings, as text."""
+    verdict = re.search(r'<span class="verdict ([a-z-]+)" id="verdict">([^<]*)</span>', page)
+    counts = re.search(r'<span id="counts">([^<]*)</span>', page)
+    groups = re.findall(r'<h3 id="sheet-[^"]*">([^<]*?) <span class="muted">', page)
+    assert verdict and counts
+    return f"{verdict[1]}: {verdict[2]}", counts[1], groups
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "words"),
+    [
+        (
+            [str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE)],
+            "to-explain",
+            "Accepted, 4 queries to explain",
+        ),
+        (
+            [str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE), "--strict"],
+            "rejected",
+            "Not accepted under --strict, 4 queries to explain",
+        ),
+        ([str(FIXTURES / "valid" / "hartlepool-2013-14.xlsx")], "accepted", "Accepted"),
+        ([str(FIXTURES / "invalid" / "F001.xlsx")], "rejected", "Rejected, 1 error to fix"),
+    ],
+    ids=["queries-left", "strict", "clean", "unreadable"],
+)
+def test_the_verdict_says_what_is_left_in_the_words_of_the_text_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], kind: str, words: str
+) -> None:
+    """Green "Accepted" only when nothing is left to do; the page and the terminal say the
+    same verdict, the same counts and the same places (sheet, whole workbook, between
+    periods)."""
+    validate_html(tmp_path, *args)
+    page = (tmp_path / "page.html").read_text("utf-8")
+    text = capsys.readouterr().out.splitlines()
+    verdict, counts, groups = _page_words(page)
+    assert verdict == f"{kind}: {words}"
+    assert text[0].endswith(f": {words}")
+    summary = next(line.strip() for line in text if line.startswith("  ") and "unexplained" in line)
+    assert counts == summary + "."
+    assert groups == [line.strip() for line in text[1:] if re.fullmatch(r"  \S.*", line)][:-1]
+    assert "note" not in counts
+
+
 def test_every_fixture_finding_appears_on_its_page(tmp_path: Path) -> None:
     for source in sorted((FIXTURES / "invalid").glob("*.xlsx"))[:12]:
         code, page = validate_html(tmp_path, str(source))
