@@ -18,8 +18,9 @@ from typing import Any
 
 import polars as pl
 
-#: The tables the page is drawn from (breakdowns and findings are not shown).
-PAGE_TABLES = ("manifest", "councils", "regions", "england", "flags")
+#: The tables the page is drawn from (the breakdowns are not shown; the findings are, on the
+#: flagged councils' cards).
+PAGE_TABLES = ("manifest", "councils", "regions", "england", "flags", "findings")
 
 
 class ReportError(Exception):
