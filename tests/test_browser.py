@@ -250,9 +250,13 @@ def test_aggregate_page_fits_the_screen(
             ".map(p => p.getAttribute('d'))).size",
         )
         assert shapes >= 9
-        for selector in ("#trend-pb_rate", "#england-table", "article.flag"):
-            page.locator(selector).first.screenshot(
-                path=str(SCREENSHOTS / f"aggregate-{selector.strip('#.')}-{width}.png")
+        for selector, name in (
+            ("#trend-pb_rate", "trend"),
+            ("#england-table", "england-table"),
+            ("#flag-E10000027-2013-14", "flag-somerset"),
+        ):
+            page.locator(selector).screenshot(
+                path=str(SCREENSHOTS / f"aggregate-{name}-{width}.png")
             )
 
 

@@ -193,8 +193,17 @@ def _nominal_coverage(tables: dict[str, pl.DataFrame], periods: list[str]) -> di
         .sort("council_name", "council_code", "period")
         .iter_rows(named=True)
     ]
+    counts = {(c["with_clients"], c["included"]) for c in by_period}
+    if len(counts) == 1:
+        ((with_clients, included),) = counts
+        said = f"{with_clients:,} of {included:,} did in every period"
+    else:
+        said = "; ".join(
+            f"{c['with_clients']:,} of {c['included']:,} did in {c['period']}" for c in by_period
+        )
     return {
         "by_period": by_period,
+        "said": said,
         "minimum": NOMINAL_COVERAGE_MIN,
         "councils": councils,
     }
