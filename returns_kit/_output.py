@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import groupby
 
-from returns_kit.findings import Finding, Severity
+from returns_kit.findings import Finding
 from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import RULES
+from returns_kit.wording import BETWEEN_PERIODS, place, tally, verdict
 
 #: Text output shows this many findings of one rule in one sheet, then a count of the rest.
 SHOW_PER_RULE = 20
@@ -17,17 +17,12 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
-def _tally(errors: int, queries: int, warnings: int, infos: int) -> str:
-    return (
-        f"{_count(errors, 'error')}, {_count(queries, 'query', 'queries')}, "
-        f"{_count(warnings, 'warning')}, {infos:,} info"
-    )
-
-
 def _summary(report: FileReport) -> str:
-    counts = report.counts()
-    tally = _tally(counts["error"], counts["query"], counts["warning"], counts["info"])
-    return f"{tally}; {report.unexplained_queries:,} unexplained"
+    return f"{tally(report.counts())}; {report.unexplained_queries:,} unexplained"
+
+
+def _verdict(report: FileReport, strict: bool) -> str:
+    return verdict(report.counts()["error"], report.unexplained_queries, strict).text
 
 
 def _line(item: Finding) -> str:
@@ -52,16 +47,20 @@ def _heading(report: FileReport, strict: bool) -> str:
         )
         if part
     )
-    verdict = "valid" if report.passes(strict) else "NOT VALID"
-    if report.valid and not report.passes(strict):
-        verdict += " (--strict: unexplained queries)"
-    return f"{report.path}" + (f" — {who}" if who else "") + f": {verdict}"
+    return f"{report.path}" + (f" — {who}" if who else "") + f": {_verdict(report, strict)}"
 
 
 def render_file(report: FileReport, strict: bool = False) -> list[str]:
     lines = [_heading(report, strict)]
-    for sheet, items in groupby(report.findings, key=lambda f: f.sheet):
-        lines.append(f"  {sheet or '(workbook)'}")
+    # By place, in the order the findings come (by sheet, the whole workbook's first), and
+    # the comparison with the previous return last, as the page shows them.
+    places: dict[str, list[Finding]] = {}
+    for item in report.findings:
+        places.setdefault(place(item), []).append(item)
+    if BETWEEN_PERIODS in places:
+        places[BETWEEN_PERIODS] = places.pop(BETWEEN_PERIODS)
+    for where, items in places.items():
+        lines.append(f"  {where}")
         shown: Counter[str] = Counter()
         hidden: Counter[str] = Counter()
         for item in items:
@@ -93,7 +92,7 @@ def summary_table(report: Report) -> list[str]:
                 str(counts["error"]),
                 str(counts["query"]),
                 str(counts["warning"]),
-                "valid" if file_report.passes(report.strict) else "NOT VALID",
+                _verdict(file_report, report.strict),
             )
         )
     widths = [max(len(row[i]) for row in (heading, *rows)) for i in range(len(heading))]
@@ -118,11 +117,9 @@ def render_text(report: Report) -> str:
         lines.append("")
     passed = sum(1 for f in report.files if f.passes(report.strict))
     total = len(report.files)
-    severity_totals = Counter(
-        f.severity for file_report in report.files for f in file_report.findings
-    )
-    tally = _tally(*(severity_totals[severity] for severity in Severity))
+    totals = Counter(f.severity.value for file_report in report.files for f in file_report.findings)
     lines.append(
-        f"{_count(total, 'file')} checked: {passed} valid, {total - passed} not valid; {tally}."
+        f"{_count(total, 'file')} checked: {passed:,} accepted, {total - passed:,} not accepted; "
+        f"{tally(totals)}."
     )
     return "\n".join(lines)

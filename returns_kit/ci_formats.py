@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 from returns_kit.findings import Finding, Severity
 from returns_kit.report import Report
 from returns_kit.rules.catalogue import RULES
+from returns_kit.wording import place
 
 #: GitHub's annotation levels for each severity; a query fails only under --strict.
 _GITHUB_LEVEL = {
@@ -30,7 +31,7 @@ def _escape_property(text: str) -> str:
 def _where(item: Finding) -> str:
     if item.sheet and item.cell:
         return f"{item.sheet}!{item.cell}"
-    return item.sheet or "workbook"
+    return place(item)
 
 
 def _fails(item: Finding, strict: bool) -> bool:
@@ -79,12 +80,14 @@ def _xml_safe(tree: ElementTree.Element) -> None:
 
 def render_junit(report: Report) -> str:
     """A testsuite per file and a testcase per rule; errors (and, strict, unexplained queries)
-    are failures, every other finding is listed in the testcase's output."""
+    are failures, every other finding is listed in the testcase's output, and a rule that
+    did not run (no sheet for it to check, no previous return) is skipped, with the reason."""
     suites = ElementTree.Element("testsuites", name="returns validate")
-    total_tests = total_failures = 0
+    total_tests = total_failures = total_skipped = 0
     for file_report in report.files:
         suite = ElementTree.SubElement(suites, "testsuite", name=file_report.path)
         failures = 0
+        not_run = file_report.not_run
         by_rule: dict[str, list[Finding]] = {}
         for item in file_report.findings:
             by_rule.setdefault(item.rule, []).append(item)
@@ -92,6 +95,9 @@ def render_junit(report: Report) -> str:
             case = ElementTree.SubElement(
                 suite, "testcase", classname=file_report.path, name=f"{rule.id} {rule.name}"
             )
+            if rule.id in not_run:
+                ElementTree.SubElement(case, "skipped", message=not_run[rule.id])
+                continue
             found = by_rule.get(rule.id, [])
             failing = [item for item in found if _fails(item, report.strict)]
             if failing:
@@ -115,12 +121,14 @@ def render_junit(report: Report) -> str:
         suite.set("tests", str(len(RULES)))
         suite.set("failures", str(failures))
         suite.set("errors", "0")
-        suite.set("skipped", "0")
+        suite.set("skipped", str(len(not_run)))
         total_tests += len(RULES)
         total_failures += failures
+        total_skipped += len(not_run)
     suites.set("tests", str(total_tests))
     suites.set("failures", str(total_failures))
     suites.set("errors", "0")
+    suites.set("skipped", str(total_skipped))
     _xml_safe(suites)
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from returns_kit.findings import Finding, Severity
+from returns_kit.rules.ran import RulesRun
 
 
 @dataclass
@@ -19,6 +20,8 @@ class FileReport:
     council_code: str | None = None
     period: str | None = None
     council_name: str | None = None  #: the reference name, when the council is known
+    #: what the validation had to check; by default, a file that never opened
+    rules_run: RulesRun = field(default_factory=RulesRun)
 
     @property
     def valid(self) -> bool:
@@ -28,6 +31,12 @@ class FileReport:
     @property
     def unexplained_queries(self) -> int:
         return sum(1 for f in self.findings if f.severity is Severity.QUERY and not f.explained)
+
+    @property
+    def not_run(self) -> dict[str, str]:
+        """Rule id -> why it did not run, for each rule that did not (and found nothing)."""
+        found = {item.rule for item in self.findings}
+        return {rule: why for rule, why in self.rules_run.not_run().items() if rule not in found}
 
     def passes(self, strict: bool = False) -> bool:
         """Valid, and with ``strict`` every query explained too."""

@@ -19,6 +19,7 @@ from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ReturnContext, Sheet
 from returns_kit.rules.explanations import Explanation, explanations, mark_explained
+from returns_kit.rules.ran import RulesRun
 from returns_kit.rules.registry import run_rules
 from returns_kit.schema import sheet_specs
 from returns_kit.summary import summarise
@@ -40,6 +41,7 @@ class Validated:
         """Add findings from outside the file (the period-to-period rules), marked explained
         or not by the file's own Explanations sheet."""
         marked = mark_explained(findings, self.explanations)
+        self.report.rules_run = self.report.rules_run.compared(findings)
         self.report.findings = sorted([*self.report.findings, *marked], key=_order)
 
 
@@ -166,6 +168,7 @@ def _validate(
         council_code=context.about.get("council_code"),
         period=str(context.period) if context.period else None,
         council_name=context.council.name if context.council else None,
+        rules_run=RulesRun(True, frozenset(matched), frozenset(context.sheets)),
     )
     return Validated(report, summarise(context) if report.valid else None, given)
 

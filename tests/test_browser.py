@@ -68,9 +68,9 @@ class Visit:
 
 
 @contextmanager
-def visit(browser: Any, path: Path, name: str) -> Iterator[Visit]:
+def visit(browser: Any, path: Path, name: str, width: int = 1280) -> Iterator[Visit]:
     """Open ``path``; record every request, console message of note and page error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     own = path.resolve().as_uri()
     seen = Visit(page)
@@ -163,12 +163,122 @@ def test_aggregate_page_renders_clean(browser: Any, national_run: dict[str, obje
         clean(seen)
         page = seen.page
         charts = drawn_charts(page)
-        assert len(charts) == 8  # four trends, two spreads, two flagged councils
+        # Three trends (the nominal rate has too few councils for a line), two spreads, two
+        # flagged councils.
+        assert len(charts) == 7
         assert all(c["width"] > 200 and c["height"] > 100 and c["shapes"] > 10 for c in charts)
         assert table_rows(page, "#england-table") == 4
         assert table_rows(page, "#coverage-table") == 4
         assert page.locator("article.flag").count() == 2
         assert page.locator(".spread-table").count() == 2
+
+
+#: What a reader sees of a page's layout, measured in the browser.
+LAYOUT = """() => {
+  const periodCells = [...document.querySelectorAll('th, td')]
+    .filter(c => /^\\d{4}-\\d{2}$/.test(c.textContent.trim()));
+  const lines = c => { const r = document.createRange(); r.selectNodeContents(c);
+    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
+  const texts = [...document.querySelectorAll('svg.chart text')];
+  const px = t => { const m = t.getScreenCTM();
+    return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); };
+  const wide = [...document.querySelectorAll('table')]
+    .filter(t => t.getBoundingClientRect().width > 0);
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+    periodCells: periodCells.length,
+    wrappedPeriods: periodCells.filter(c => c.getClientRects().length && lines(c) > 1)
+      .map(c => c.textContent.trim()),
+    chartTexts: texts.length,
+    smallestChartText: Math.min(...texts.map(px)),
+    tablesNotInABox: wide.filter(t => !t.parentElement.classList.contains('scroll')
+      && !t.classList.contains('evidence')).map(t => t.id || t.className),
+    unstickyFirstColumns: [...document.querySelectorAll('.scroll tr > :first-child')]
+      .filter(c => getComputedStyle(c).position !== 'sticky').length,
+    keysNotBeside: [...document.querySelectorAll('.figure.keyed')].filter(f => {
+      const chart = f.querySelector('svg.chart').getBoundingClientRect();
+      const key = f.querySelector('.key').getBoundingClientRect();
+      return !(key.left >= chart.right - 1 && key.top < chart.bottom && key.bottom > chart.top);
+    }).map(f => f.id),
+  };
+}"""
+
+
+def layout(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate(LAYOUT))
+
+
+def assert_fits(found: dict[str, Any]) -> None:
+    """No sideways scroll; no period split over two lines; chart text at least 11 px;
+    every table that could be wide scrolls in its own box with its first column held."""
+    assert found["scrollWidth"] <= found["clientWidth"], found
+    assert found["periodCells"] > 0 and found["wrappedPeriods"] == []
+    assert found["chartTexts"] > 0 and found["smallestChartText"] >= 11, found
+    assert found["tablesNotInABox"] == [] and found["unstickyFirstColumns"] == 0
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_validate_page_fits_the_screen(browser: Any, validate_page_file: Path, width: int) -> None:
+    with visit(browser, validate_page_file, f"validate-somerset-{width}", width) as seen:
+        clean(seen)
+        found = layout(seen.page)
+        assert_fits(found)
+        # The verdict says what is left to do, in the queries' amber, not the all-clear green.
+        verdict = seen.page.locator("#verdict")
+        assert verdict.inner_text() == "Accepted, 4 queries to explain"
+        assert verdict.evaluate("v => getComputedStyle(v).color") != "rgb(10, 107, 43)"
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_aggregate_page_fits_the_screen(
+    browser: Any, national_run: dict[str, object], width: int
+) -> None:
+    out: Path = national_run["out"]  # type: ignore[assignment]
+    with visit(browser, out / "report.html", f"aggregate-national-{width}", width) as seen:
+        clean(seen)
+        page = seen.page
+        found = layout(page)
+        assert_fits(found)
+        # Each trend and spread chart has its key beside it, not above all of them.
+        keyed = page.locator(".figure.keyed").count()
+        assert keyed == 5 and found["keysNotBeside"] == [] if width == 1280 else keyed == 5
+        # Regions can be told apart without colour: each region's line has its own marker.
+        shapes = page.eval_on_selector(
+            "#trend-pb_rate svg",
+            "svg => new Set([...svg.querySelectorAll('defs path')]"
+            ".map(p => p.getAttribute('d'))).size",
+        )
+        assert shapes >= 9
+        for selector, name in (
+            ("#trend-pb_rate", "trend"),
+            ("#england-table", "england-table"),
+            ("#flag-E10000027-2013-14", "flag-somerset"),
+        ):
+            page.locator(selector).screenshot(
+                path=str(SCREENSHOTS / f"aggregate-{name}-{width}.png")
+            )
+
+
+def test_a_wide_table_scrolls_in_its_box_with_its_first_column_held(
+    browser: Any, national_run: dict[str, object]
+) -> None:
+    """On a narrow screen the England table scrolls sideways inside its box; the periods stay
+    in view, and the page itself does not scroll."""
+    out: Path = national_run["out"]  # type: ignore[assignment]
+    with visit(browser, out / "report.html", "aggregate-national-640", 640) as seen:
+        page = seen.page
+        assert layout(page)["scrollWidth"] <= 640
+        box = page.locator("#england-table").locator("xpath=..")
+        assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+        box.evaluate("b => { b.scrollLeft = 300; }")
+        held = page.eval_on_selector(
+            "#england-table tbody th",
+            "c => c.getBoundingClientRect().left"
+            " - c.closest('.scroll').getBoundingClientRect().left",
+        )
+        assert abs(held) <= 1
+        box.screenshot(path=str(SCREENSHOTS / "aggregate-england-table-640-scrolled.png"))
 
 
 def test_the_checker_catches_a_page_that_fetches(browser: Any, tmp_path: Path) -> None:

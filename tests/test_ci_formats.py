@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from junitparser import Failure, JUnitXml
@@ -10,11 +11,15 @@ from junitparser import Failure, JUnitXml
 from returns_kit.ci_formats import render_github, render_junit
 from returns_kit.cli import main
 from returns_kit.findings import Finding, Severity
+from returns_kit.reference import load_reference
 from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import RULES
-from returns_kit.validate import validate_file
+from returns_kit.rules.periods import period_findings
+from returns_kit.thresholds import Thresholds
+from returns_kit.validate import validate_file, validate_files, validate_return
+from returns_kit.wording import tally
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, NATIONAL
 
 FILES = [
     FIXTURES / "invalid" / "B003.xlsx",
@@ -117,7 +122,95 @@ def test_many_files_end_with_a_summary_table(capsys: pytest.CaptureFixture[str])
         "warnings",
         "result",
     ]
-    rows = [row.split() for row in table[1:]]
+    rows = [row.split(maxsplit=6) for row in table[1:]]
     assert [r[0] for r in rows] == [*map(str, FILES), str(FIXTURES / "invalid" / "F001.xlsx")]
-    assert rows[0][1:] == ["E06000001", "2013-14", "1", "0", "0", "NOT", "VALID"]
-    assert rows[3][1:] == ["-", "-", "1", "0", "0", "NOT", "VALID"]
+    # The result in the words of the verdict above each file's findings.
+    assert rows[0][1:] == ["E06000001", "2013-14", "1", "0", "0", "Rejected, 1 error to fix"]
+    assert rows[1][6] == "Accepted, 1 query to explain"
+    assert rows[2][6] == "Accepted"  # Westminster's query is explained
+    assert rows[3][1:] == ["-", "-", "1", "0", "0", "Rejected, 1 error to fix"]
+    assert (
+        lines[-1]
+        == "4 files checked: 2 accepted, 2 not accepted; "
+        + tally(
+            Counter(f.severity.value for r in validate_files(FILES).files for f in r.findings)
+            + Counter(error=1)
+        )
+        + "."
+    )
+
+
+def _cases(xml: str) -> dict[str, object]:
+    """Each testcase's result by rule id: "passed", or the result element's class name and
+    message."""
+    (suite,) = list(JUnitXml.fromstring(xml))
+    outcome: dict[str, object] = {}
+    for case in suite:
+        rule = case.name.split()[0]
+        outcome[rule] = (
+            (type(case.result[0]).__name__, case.result[0].message) if case.result else "passed"
+        )
+    return outcome
+
+
+def test_junit_skips_the_rules_of_a_missing_sheet() -> None:
+    """F004.xlsx has no Services sheet: S001-S005 (and C004) checked nothing, so they did not
+    pass; and with no --previous the period rules never ran."""
+    report = Report([validate_file(FIXTURES / "invalid" / "F004.xlsx")])
+    xml = render_junit(report)
+    cases = _cases(xml)
+    no_services = ("Skipped", "the return has no Services sheet")
+    assert {
+        rule: cases[rule] for rule in ("S001", "S002", "S003", "S004", "S005")
+    } == dict.fromkeys(("S001", "S002", "S003", "S004", "S005"), no_services)
+    no_previous = ("Skipped", "no previous return was given to compare with (--previous)")
+    assert all(cases[f"P00{n}"] == no_previous for n in range(1, 7))
+    # F004 itself failed; the Budgets and About rules ran and passed.
+    assert cases["F004"][0] == "Failure"  # type: ignore[index]
+    assert cases["B003"] == cases["A002"] == "passed"
+    (suite,) = list(JUnitXml.fromstring(xml))
+    skipped = sum(1 for value in cases.values() if value != "passed" and value[0] == "Skipped")  # type: ignore[index]
+    assert suite.skipped == skipped and suite.tests == len(RULES)
+
+
+def test_junit_runs_the_period_rules_with_previous(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --previous, the period rules that compared the two returns ran; P005 and P006
+    ran and found nothing to say."""
+    main(
+        [
+            "validate",
+            str(NATIONAL / "E10000027-2013-14.xlsx"),
+            "--previous",
+            str(NATIONAL / "E10000027-2012-13.xlsx"),
+            "--format",
+            "junit",
+        ]
+    )
+    cases = _cases(capsys.readouterr().out)
+    assert cases["P004"] == cases["P005"] == cases["P006"] == "passed"
+    assert cases["P001"] == cases["P003"] == "passed"  # queries: listed, not failures
+    # Somerset has a Clients sheet and no Explanations sheet.
+    assert cases["C003"] == "passed"
+    assert cases["E001"] == ("Skipped", "the return has no Explanations sheet")
+
+
+def test_junit_skips_comparisons_not_made() -> None:
+    """A previous return with errors: P006 says so, and P001-P005 did not run."""
+    current = validate_return(NATIONAL / "E10000027-2013-14.xlsx")
+    _, findings = period_findings(None, current.summary, load_reference(), Thresholds())
+    current.add_findings(findings)
+    cases = _cases(render_junit(Report([current.report])))
+    assert cases["P006"] == "passed"  # an info finding: listed, not failed
+    why = "no comparison was made: this return or the previous one has errors (P006)"
+    assert all(cases[rule] == ("Skipped", why) for rule in ("P001", "P002", "P003", "P004", "P005"))
+
+
+def test_junit_an_unreadable_file_ran_only_the_file_checks() -> None:
+    report = Report([validate_file(FIXTURES / "invalid" / "F001.xlsx")])
+    cases = _cases(render_junit(report))
+    assert cases["F001"][0] == "Failure"  # type: ignore[index]
+    assert cases["F002"] == cases["F003"] == "passed"
+    assert {cases[rule] for rule in RULES if rule not in ("F001", "F002", "F003")} <= {
+        ("Skipped", "the file could not be opened as a workbook, so none of it was checked"),
+        ("Skipped", "no previous return was given to compare with (--previous)"),
+    }

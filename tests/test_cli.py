@@ -88,10 +88,10 @@ def test_text_output_groups_by_file_and_sheet(capsys: pytest.CaptureFixture[str]
     code, out, _ = run(["validate", str(FIXTURES / "invalid" / "C003.xlsx")], capsys)
     lines = out.splitlines()
     assert lines[0].startswith(str(FIXTURES / "invalid" / "C003.xlsx"))
-    assert lines[0].endswith("NOT VALID")
+    assert lines[0].endswith(": Rejected, 2 errors to fix")
     assert lines[1] == "  Budgets"
     assert all("C003 clients-budgets-differ" in line for line in lines[2:4])
-    assert lines[-1].startswith("1 file checked: 0 valid, 1 not valid; 2 errors, 0 queries")
+    assert lines[-1].startswith("1 file checked: 0 accepted, 1 not accepted; 2 errors, 0 queries")
 
 
 def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:

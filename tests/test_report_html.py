@@ -16,7 +16,7 @@ import pytest
 
 from returns_kit.cli import main
 from returns_kit.html.aggregate_page import aggregate_page
-from returns_kit.html.charts import Series, line_chart
+from returns_kit.html.charts import REGION_COLOURS, Series, line_chart
 from returns_kit.html.render import percent
 from returns_kit.validate import validate_return
 from tests.conftest import FIXTURES, NATIONAL
@@ -101,6 +101,51 @@ def test_invalid_return_lists_each_finding_under_its_sheet_with_its_cell(tmp_pat
     assert "The measures are worked out once the return has no errors" in page
 
 
+def _page_words(page: str) -> tuple[str, str, list[str]]:
+    """The page's verdict, its counts line and its findings' group headings, as text."""
+    verdict = re.search(r'<span class="verdict ([a-z-]+)" id="verdict">([^<]*)</span>', page)
+    counts = re.search(r'<span id="counts">([^<]*)</span>', page)
+    groups = re.findall(r'<h3 id="sheet-[^"]*">([^<]*?) <span class="muted">', page)
+    assert verdict and counts
+    return f"{verdict[1]}: {verdict[2]}", counts[1], groups
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "words"),
+    [
+        (
+            [str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE)],
+            "to-explain",
+            "Accepted, 4 queries to explain",
+        ),
+        (
+            [str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE), "--strict"],
+            "rejected",
+            "Not accepted under --strict, 4 queries to explain",
+        ),
+        ([str(FIXTURES / "valid" / "hartlepool-2013-14.xlsx")], "accepted", "Accepted"),
+        ([str(FIXTURES / "invalid" / "F001.xlsx")], "rejected", "Rejected, 1 error to fix"),
+    ],
+    ids=["queries-left", "strict", "clean", "unreadable"],
+)
+def test_the_verdict_says_what_is_left_in_the_words_of_the_text_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], kind: str, words: str
+) -> None:
+    """Green "Accepted" only when nothing is left to do; the page and the terminal say the
+    same verdict, the same counts and the same places (sheet, whole workbook, between
+    periods)."""
+    validate_html(tmp_path, *args)
+    page = (tmp_path / "page.html").read_text("utf-8")
+    text = capsys.readouterr().out.splitlines()
+    verdict, counts, groups = _page_words(page)
+    assert verdict == f"{kind}: {words}"
+    assert text[0].endswith(f": {words}")
+    summary = next(line.strip() for line in text if line.startswith("  ") and "unexplained" in line)
+    assert counts == summary + "."
+    assert groups == [line.strip() for line in text[1:] if re.fullmatch(r"  \S.*", line)][:-1]
+    assert "note" not in counts
+
+
 def test_every_fixture_finding_appears_on_its_page(tmp_path: Path) -> None:
     for source in sorted((FIXTURES / "invalid").glob("*.xlsx"))[:12]:
         code, page = validate_html(tmp_path, str(source))
@@ -167,13 +212,13 @@ def national_page(national_run: dict[str, object]) -> str:
 def test_report_is_written_beside_the_tables(national_run: dict[str, object]) -> None:
     page = national_page(national_run)
     found = probe(page)
-    # Four trends (the nominal rate is known: some returns have Clients), two spreads, and
-    # one chart for each council and period with a flag that is not a notice.
+    # Three trends (the nominal rate's 2 councils of 152 draw no national line), two
+    # spreads, and one chart for each council and period with a flag that is not a notice.
     tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
     flagged = tables["flags"].filter(pl.col("severity") != "info")
     cards = flagged.select("council_code", "period").unique().height
     assert found.count("article", class_="flag") == cards == 2
-    assert found.count("svg", class_="chart") == 4 + 2 + cards
+    assert found.count("svg", class_="chart") == 3 + 2 + cards
     fetches_nothing(page)
 
 
@@ -206,6 +251,100 @@ def test_every_flag_is_shown_with_its_message(national_run: dict[str, object]) -
     text = " ".join(" ".join(probe(national_page(national_run)).texts).split())
     for row in tables["flags"].filter(pl.col("severity") != "info").iter_rows(named=True):
         assert " ".join(row["message"].split()) in text
+
+
+def _card_text(page: str, anchor: str) -> str:
+    card = re.search(rf'<article class="flag" id="{anchor}">(.*?)</article>', page, re.DOTALL)
+    assert card
+    return " ".join(" ".join(probe(card[1]).texts).split())
+
+
+def test_a_flag_card_shows_every_finding_of_its_return_and_the_adjusted_rate(
+    national_run: dict[str, object],
+) -> None:
+    """Somerset's card: the flags, and the C007 on its nominal budgets (2,874 of 3,391) with
+    the personal budget rate those budgets make (7.1% against 33.0% as returned)."""
+    tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
+    page = national_page(national_run)
+    text = _card_text(page, "flag-E10000027-2013-14")
+    findings = tables["findings"].filter(
+        (pl.col("council_code") == "E10000027") & (pl.col("period") == "2013-14")
+    )
+    assert sorted(findings["rule"]) == ["C007", "P001", "P002", "P003"]
+    for message in findings["message"]:
+        assert " ".join(message.split()) in text
+    evidence = dict(
+        row
+        for row in probe(page).tables.values()
+        for row in row_pairs(row)
+        if row[0].startswith(("Council-managed budgets that are nominal", "Personal budget rate"))
+    )
+    somerset = tables["councils"].filter(
+        (pl.col("council_code") == "E10000027") & (pl.col("period") == "2013-14")
+    )
+    assert evidence["Council-managed budgets that are nominal (C007)"] == "2,874 of 3,391 (84.8%)"
+    assert evidence["Personal budget rate after"] == percent(somerset["pb_rate"][0]) == "33.0%"
+    assert (
+        evidence["Personal budget rate after, counting nominal budgets as none"]
+        == percent(somerset["adjusted_pb_rate"][0])
+        == "7.1%"
+    )
+
+
+def row_pairs(rows: list[list[str]]) -> list[tuple[str, str]]:
+    return [(row[0], row[1]) for row in rows if len(row) == 2]
+
+
+def test_the_nominal_rate_shows_its_coverage_and_few_councils_draw_no_line(
+    national_run: dict[str, object],
+) -> None:
+    """2 councils of 152 sent Clients: the England nominal rate says so wherever it is shown,
+    and no national or regional line is drawn from it; from half the councils, one is."""
+    tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
+    page = national_page(national_run)
+    found = probe(page)
+    header, *rows = found.tables["england-table"]
+    nominal = header.index("Nominal budget rate")
+    for row, expected in zip(
+        rows, tables["england"].sort("period").iter_rows(named=True), strict=True
+    ):
+        assert row[nominal] == (
+            f"{percent(expected['nominal_rate'])}from {expected['councils_with_clients']} of "
+            f"{expected['councils_included']} councils"
+        )
+    trend = re.search(r'<div class="figure[^"]*" id="trend-nominal_rate">(.*?)</div>', page, re.S)
+    assert trend and "<svg" not in trend[1] and "2 of 152 did in every period" in trend[1]
+    councils = [row[0] for row in found.tables["nominal-councils"][1:]]
+    assert sorted(set(councils)) == ["Leeds (E08000035)", "Somerset (E10000027)"]
+
+    def drawn(with_clients: int) -> tuple[bool, int]:
+        """Whether the England line is drawn, and how many region lines, when England's
+        nominal rate stands on ``with_clients`` of 152 councils' returns."""
+        england = tables["england"].with_columns(councils_with_clients=pl.lit(with_clients))
+        # The regions' likewise: all their councils, or just under half.
+        included = pl.col("councils_included")
+        regions = tables["regions"].with_columns(
+            nominal_rate=pl.lit(0.05),
+            councils_with_clients=included if with_clients * 2 >= 152 else (included - 1) // 2,
+        )
+        page = aggregate_page({**tables, "england": england, "regions": regions})
+        trend = re.search(r'id="trend-nominal_rate">(.*?)</div>', page, re.S)
+        assert trend
+        # Each line drawn (a path through two points or more) by its colour: England's is
+        # black, each region's its own.
+        strokes = [
+            colour
+            for path, colour in re.findall(
+                r'<path d="([^"]*)"[^>]*style="fill: none; stroke: (#[0-9a-f]{6})', trend[1]
+            )
+            if "L" in path
+        ]
+        regions_drawn = {c for c in strokes if c.upper() in map(str.upper, REGION_COLOURS)}
+        return "#000000" in strokes, len(regions_drawn)
+
+    assert drawn(75) == (False, 0)
+    england_line, region_lines = drawn(76)
+    assert england_line and region_lines >= 9
 
 
 def test_no_report_writes_none(tmp_path: Path) -> None:

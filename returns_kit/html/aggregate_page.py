@@ -6,6 +6,7 @@ the page never shows a figure that the tables do not.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,9 @@ EVIDENCE = (
     ("pb_change_robust_z", "Robust z-score of the rise", "decimal"),
 )
 REPORT_NAME = "report.html"
+#: A national or regional nominal rate is drawn only where at least this share of its
+#: councils sent a Clients sheet (it is always in the tables, with its coverage).
+NOMINAL_COVERAGE_MIN = 0.5
 #: A flagged council's lines, and its region's, in the flag charts and their key.
 FLAG_COUNCIL_COLOUR, FLAG_REGION_COLOUR = "#b00020", "#555555"
 STATUSES = ("included", "excluded", "conflict", "missing", "skipped")
@@ -81,7 +85,8 @@ class Region:
     code: str
     name: str
     colour: str
-    symbol: str
+    marker: str  #: matplotlib's marker code, drawn on the region's lines and points
+    symbol: str  #: the same shape as a character, for the page's key
 
 
 def _periods(tables: dict[str, pl.DataFrame]) -> list[str]:
@@ -95,6 +100,7 @@ def _regions(tables: dict[str, pl.DataFrame]) -> list[Region]:
             code,
             name,
             REGION_COLOURS[index % len(REGION_COLOURS)],
+            REGION_MARKERS[index % len(REGION_MARKERS)],
             MARKER_SYMBOLS[REGION_MARKERS[index % len(REGION_MARKERS)]],
         )
         for index, (code, name) in enumerate(pairs.iter_rows())
@@ -106,6 +112,25 @@ def _series(frame: pl.DataFrame, periods: Sequence[str], column: str) -> list[fl
     return [by_period.get(period) for period in periods]
 
 
+def _nominal_drawn(frame: pl.DataFrame, periods: Sequence[str]) -> list[float | None]:
+    """A national or regional nominal rate for each period, or None (no line) where fewer
+    than half of its councils sent a Clients sheet: 2 councils of 152 are not England."""
+    rows = {row["period"]: row for row in frame.iter_rows(named=True)}
+    drawn: list[float | None] = []
+    for period in periods:
+        row = rows.get(period)
+        drawn.append(row["nominal_rate"] if row is not None and _covered(row) else None)
+    return drawn
+
+
+def _covered(row: dict[str, Any]) -> bool:
+    with_clients, included = (
+        row.get("councils_with_clients") or 0,
+        row.get("councils_included") or 0,
+    )
+    return included > 0 and with_clients >= NOMINAL_COVERAGE_MIN * included
+
+
 def _trend_charts(
     tables: dict[str, pl.DataFrame],
     periods: list[str],
@@ -114,15 +139,21 @@ def _trend_charts(
 ) -> list[dict[str, Any]]:
     charts = []
     for column, title in TRENDS:
-        england = _series(tables["england"], periods, column)
+        values = _nominal_drawn if column == "nominal_rate" else None
+
+        def series_of(frame: pl.DataFrame, column: str = column, values: Any = values) -> Any:
+            return values(frame, periods) if values else _series(frame, periods, column)
+
+        england = series_of(tables["england"])
+        # Each region's line has its marker, so the lines can be told apart without colour;
+        # England's is the thick black one with none.
         lines = [
             Series(
                 region.name,
-                _series(
-                    tables["regions"].filter(pl.col("region_code") == region.code), periods, column
-                ),
+                series_of(tables["regions"].filter(pl.col("region_code") == region.code)),
                 colour=region.colour,
                 width=1.0,
+                marker=region.marker,
             )
             for region in regions
         ]
@@ -131,7 +162,7 @@ def _trend_charts(
         ):
             charts.append({"title": title, "svg": None, "column": column})
             continue
-        series = [Series("England", england, ENGLAND_COLOUR, width=2.4, marker="o"), *lines]
+        series = [Series("England", england, ENGLAND_COLOUR, width=2.6), *lines]
         charts.append(
             {
                 "title": title,
@@ -140,6 +171,42 @@ def _trend_charts(
             }
         )
     return charts
+
+
+def _nominal_coverage(tables: dict[str, pl.DataFrame], periods: list[str]) -> dict[str, Any]:
+    """How many councils the nominal rate stands on, by period, and each council's own."""
+    england = {row["period"]: row for row in tables["england"].iter_rows(named=True)}
+    by_period = [
+        {
+            "period": period,
+            "with_clients": england[period].get("councils_with_clients") or 0,
+            "included": england[period]["councils_included"],
+            "drawn": _covered(england[period]),
+        }
+        for period in periods
+        if period in england
+    ]
+    councils = [
+        {**row, "adjusted_pb_rate": row.get("adjusted_pb_rate")}
+        for row in tables["councils"]
+        .filter(pl.col("nominal_rate").is_not_null())
+        .sort("council_name", "council_code", "period")
+        .iter_rows(named=True)
+    ]
+    counts = {(c["with_clients"], c["included"]) for c in by_period}
+    if len(counts) == 1:
+        ((with_clients, included),) = counts
+        said = f"{with_clients:,} of {included:,} did in every period"
+    else:
+        said = "; ".join(
+            f"{c['with_clients']:,} of {c['included']:,} did in {c['period']}" for c in by_period
+        )
+    return {
+        "by_period": by_period,
+        "said": said,
+        "minimum": NOMINAL_COVERAGE_MIN,
+        "councils": councils,
+    }
 
 
 def _spreads(
@@ -209,10 +276,11 @@ def _flag_chart(
     tables: dict[str, pl.DataFrame],
     periods: list[str],
     breaks: Sequence[str],
-) -> str | None:
+) -> tuple[str | None, bool]:
+    """The council's rates against its region's, and whether it drew the adjusted rate."""
     councils = tables["councils"].filter(pl.col("council_code") == council_code)
     if councils.is_empty():
-        return None
+        return None, False
     # The council's region in its latest period (a council keeps its region in practice).
     region_code, region_name = councils.sort("period").select("region_code", "region_name").row(-1)
     region = tables["regions"].filter(pl.col("region_code") == region_code)
@@ -233,6 +301,22 @@ def _flag_chart(
             marker="s",
         ),
     ]
+    adjusted = (
+        _series(councils, periods, "adjusted_pb_rate")
+        if "adjusted_pb_rate" in councils.columns
+        else []
+    )
+    if any(value is not None for value in adjusted):
+        series.append(
+            Series(
+                f"{council_name}: personal budget rate counting nominal budgets as none",
+                adjusted,
+                FLAG_COUNCIL_COLOUR,
+                width=1.2,
+                dashes=":",
+                marker="^",
+            )
+        )
     if region_name:
         series += [
             Series(
@@ -250,13 +334,62 @@ def _flag_chart(
             ),
         ]
     title = f"{council_name} against {region_name or 'its region'}, flagged in {flagged_period}"
-    return line_chart(title, periods, series, breaks=breaks, size=(5.2, 2.6))
+    svg = line_chart(title, periods, series, breaks=breaks, size=(5.2, 2.8))
+    return svg, any(value is not None for value in adjusted)
+
+
+def _findings_of(tables: dict[str, pl.DataFrame]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every finding of each included return, by council and period, worst first."""
+    findings = tables.get("findings")
+    if findings is None or findings.is_empty():
+        return {}
+    included = tables["manifest"].filter(pl.col("status") == "included").select("path")
+    order = {"error": 0, "query": 1, "warning": 2, "info": 3}
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in findings.join(included, on="path", how="semi").iter_rows(named=True):
+        grouped.setdefault((row["council_code"], row["period"]), []).append(row)
+    for rows in grouped.values():
+        rows.sort(key=lambda row: (order.get(row["severity"], 4), row["rule"]))
+    return grouped
+
+
+def _more_evidence(
+    findings: list[dict[str, Any]], council: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """What the card's other findings and the council's own measures add to the evidence:
+    the nominal budgets (C007) and the personal budget rate without them."""
+    shown = []
+    for row in findings:
+        if row["rule"] == "C007" and row.get("evidence"):
+            evidence = json.loads(row["evidence"])
+            if evidence.get("nominal") is not None and evidence.get("council_managed"):
+                shown.append(
+                    {
+                        "label": "Council-managed budgets that are nominal (C007)",
+                        "value": f"{evidence['nominal']:,} of {evidence['council_managed']:,} "
+                        f"({evidence['nominal'] / evidence['council_managed']:.1%})",
+                        "kind": "text",
+                    }
+                )
+    if council is not None and council.get("adjusted_pb_rate") is not None:
+        # Beside "Personal budget rate after": the same rate with the nominal budgets out.
+        shown.append(
+            {
+                "label": "Personal budget rate after, counting nominal budgets as none",
+                "value": council["adjusted_pb_rate"],
+                "kind": "rate",
+            }
+        )
+    return shown
 
 
 def _flags(
     tables: dict[str, pl.DataFrame], periods: list[str], breaks: Sequence[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Flags with evidence, grouped by council and period, and the notices (info) apart."""
+    """Flags with evidence, grouped by council and period, and the notices (info) apart.
+
+    A card holds every finding of that council's return for the period (a C007 on nominal
+    budgets says as much about a rise as the flags do) and the adjusted rate."""
     flags = tables["flags"].sort("period", "council_code", "rule")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     notices: dict[tuple[str, str, str], list[str]] = {}
@@ -266,11 +399,18 @@ def _flags(
             notices.setdefault(key, []).append(row["council_name"] or row["council_code"])
             continue
         groups.setdefault((row["council_code"], row["period"]), []).append(row)
+    findings = _findings_of(tables)
+    councils = {
+        (row["council_code"], row["period"]): row
+        for row in tables["councils"].iter_rows(named=True)
+    }
     cards = []
     for (code, period), rows in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
         name = rows[0]["council_name"] or code
-        svg = _flag_chart(code, name, period, tables, periods, breaks)
-        evidence = _evidence(rows)
+        svg, adjusted = _flag_chart(code, name, period, tables, periods, breaks)
+        flagged = {row["rule"] for row in rows}
+        others = [row for row in findings.get((code, period), []) if row["rule"] not in flagged]
+        evidence = _evidence(rows) + _more_evidence(others, councils.get((code, period)))
         cards.append(
             {
                 "anchor": f"flag-{code}-{period}",
@@ -280,15 +420,17 @@ def _flags(
                 "flags": [
                     {
                         "rule": row["rule"],
-                        "rule_name": row["rule_name"],
+                        "rule_name": RULES[row["rule"]].name if row["rule"] in RULES else "",
                         "severity": row["severity"],
                         "explained": row["explained"],
                         "message": row["message"],
+                        "where": row.get("sheet") or "",
                     }
-                    for row in rows
+                    for row in [*rows, *others]
                 ],
                 "evidence": evidence,
                 "svg": chart(svg) if svg else None,
+                "adjusted": adjusted,
             }
         )
     notice_rows = [
@@ -379,6 +521,7 @@ def aggregate_page(tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[s
         "england_colour": ENGLAND_COLOUR,
         "flag_colours": {"council": FLAG_COUNCIL_COLOUR, "region": FLAG_REGION_COLOUR},
         "trends": _trend_charts(tables, periods, regions, breaks) if periods else [],
+        "nominal": _nominal_coverage(tables, periods),
         "spreads": _spreads(tables, periods, regions, breaks) if periods else [],
         "flag_cards": cards,
         "notices": notices,

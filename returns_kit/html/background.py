@@ -18,8 +18,9 @@ from typing import Any
 
 import polars as pl
 
-#: The tables the page is drawn from (breakdowns and findings are not shown).
-PAGE_TABLES = ("manifest", "councils", "regions", "england", "flags")
+#: The tables the page is drawn from (the breakdowns are not shown; the findings are, on the
+#: flagged councils' cards, when the run has them).
+PAGE_TABLES = ("manifest", "councils", "regions", "england", "flags", "findings")
 
 
 class ReportError(Exception):
@@ -69,7 +70,12 @@ class BackgroundReport:
         return self
 
     def draw(self, tables: dict[str, pl.DataFrame], series_breaks: Sequence[str]) -> None:
-        request = ({name: tables[name] for name in PAGE_TABLES}, tuple(series_breaks))
+        # With --publish there is no findings table (its messages quote counts): the cards
+        # then show the flags alone.
+        request = (
+            {name: tables[name] for name in PAGE_TABLES if name in tables},
+            tuple(series_breaks),
+        )
         self._request = request
         if self._connection is not None:
             try:

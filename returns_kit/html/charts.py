@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import textwrap
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,7 +34,9 @@ STYLE: dict[str, Any] = {
     "text.usetex": False,
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"],
-    "font.size": 8,
+    # Sizes in points; the page shows every chart at about its drawn size or larger, so text
+    # is at least 11 px on screen (tests/test_browser.py measures it).
+    "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -41,10 +44,10 @@ STYLE: dict[str, Any] = {
     "grid.color": "#dddddd",
     "grid.linewidth": 0.6,
     "axes.edgecolor": "#555555",
-    "axes.titlesize": 9,
+    "axes.titlesize": 10,
     "axes.titleweight": "bold",
     "legend.frameon": False,
-    "legend.fontsize": 7,
+    "legend.fontsize": 9,
     "savefig.transparent": False,
 }
 
@@ -115,23 +118,37 @@ def _period_axis(axes: Any, periods: Sequence[str], breaks: Sequence[str] = ()) 
                 xycoords=("data", "axes fraction"),
                 xytext=(2, -2),
                 textcoords="offset points",
-                fontsize=6,
+                fontsize=8.5,
                 color="#555555",
                 va="top",
             )
 
 
-def _margins(figure: Figure, *, rotated: bool) -> None:
+def _margins(figure: Figure, *, rotated: bool, title_lines: int = 1) -> None:
     """Fixed margins in inches: matplotlib's tight_layout would draw every chart twice."""
     width, height = figure.get_size_inches()
+    if title_lines > 1:  # the chart grows to keep its plot the same height
+        height += 0.18 * (title_lines - 1)
+        figure.set_size_inches(width, height)
     right = 0.15
     below = 0.75 if rotated else 0.4
     figure.subplots_adjust(
         left=0.55 / width,
         right=1 - right / width,
         bottom=below / height,
-        top=1 - 0.3 / height,
+        top=1 - (0.3 + 0.18 * (title_lines - 1)) / height,
     )
+
+
+def _title(axes: Any, figure: Figure, title: str) -> int:
+    """Set the chart's title, wrapped to the chart's width; the number of lines it takes."""
+    width = figure.get_size_inches()[0]
+    # A bold character is about 0.62 of the font size wide; the title starts 0.55 in from
+    # the left edge (the axes), and must end before the right one.
+    per_line = int((width - 0.6) * 72 / (0.62 * matplotlib.rcParams["axes.titlesize"]))
+    lines = textwrap.wrap(title, max(per_line, 20)) or [""]
+    axes.set_title("\n".join(lines), loc="left")
+    return len(lines)
 
 
 def _top(values: Sequence[float | None], floor: float = 0.1) -> float:
@@ -166,13 +183,13 @@ def line_chart(
                 linewidth=line.width,
                 linestyle=line.dashes,
                 marker=line.marker,
-                markersize=3,
+                markersize=4.5,
                 label=line.label,
             )
         _period_axis(axes, periods, breaks)
         percent_axis(axes, _top([v for line in series for v in line.values]))
-        axes.set_title(title, loc="left")
-        _margins(figure, rotated=len(periods) > 6)
+        lines = _title(axes, figure, title)
+        _margins(figure, rotated=len(periods) > 6, title_lines=lines)
         return to_svg(figure, title)
 
 
@@ -212,8 +229,8 @@ def spread_chart(
                 axes.hlines(median, index - 0.4, index + 0.4, color=ENGLAND_COLOUR, linewidth=1.4)
         _period_axis(axes, periods, breaks)
         percent_axis(axes, _top([point.value for point in points]))
-        axes.set_title(title, loc="left")
-        _margins(figure, rotated=len(periods) > 6)
+        lines = _title(axes, figure, title)
+        _margins(figure, rotated=len(periods) > 6, title_lines=lines)
         return to_svg(figure, title)
 
 
@@ -230,9 +247,10 @@ def stacked_bars(
     *,
     size: tuple[float, float] = (6.4, 1.6),
 ) -> str:
-    """Horizontal bars of 100%, one a return, split into its parts (budget types)."""
+    """Horizontal bars of 100%, one a return, split into its parts (budget types), with the
+    key beside the bars."""
     with _style():
-        figure = Figure(figsize=(size[0], size[1] + 0.35 * len(bars)))
+        figure = Figure(figsize=(size[0], max(size[1], 0.6 + 0.4 * len(bars))))
         axes = figure.add_subplot()
         left = [0.0] * len(bars)
         for index, part in enumerate(parts):
@@ -252,9 +270,10 @@ def stacked_bars(
         axes.set_xlim(0, 1)
         axes.grid(False)
         axes.set_title(title, loc="left")
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
+        width, height = figure.get_size_inches()
+        axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), ncol=1)
         figure.subplots_adjust(
-            left=0.9 / figure.get_size_inches()[0], right=0.97, top=0.85, bottom=0.55
+            left=0.8 / width, right=1 - 2.75 / width, top=1 - 0.35 / height, bottom=0.35 / height
         )
         return to_svg(figure, title)
 
@@ -262,7 +281,7 @@ def stacked_bars(
 _PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 _IDS = re.compile(r'(\bid="|url\(#|href="#)([A-Za-z_][\w.:-]*)')
-_SIZE = re.compile(r'<svg([^>]*?) width="[^"]*" height="[^"]*"')
+_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="[^"]*"')
 
 
 def to_svg(figure: Figure, title: str) -> str:
@@ -275,6 +294,16 @@ def to_svg(figure: Figure, title: str) -> str:
     # this chart's own content, so no two charts' clip paths can collide.
     prefix = f"c{zlib.crc32(svg.encode('utf-8')):08x}-"
     svg = _IDS.sub(lambda match: f"{match.group(1)}{prefix}{match.group(2)}", svg)
-    svg = _SIZE.sub(r'<svg\1 class="chart" role="img"', svg, count=1)
+    # The page may scale a chart up, but never below the size it was drawn at (points as
+    # CSS pixels, 4/3 a point) while the screen has room: its text stays readable (9 pt,
+    # 12 px), on a narrow screen too.
+    svg = _SIZE.sub(
+        lambda match: (
+            f'<svg{match.group(1)} class="chart" role="img" '
+            f'style="min-width: min(100%, {float(match.group(2)) * 4 / 3:.0f}px)"'
+        ),
+        svg,
+        count=1,
+    )
     opening_end = svg.index(">") + 1
     return f"{svg[:opening_end]}<title>{html.escape(title)}</title>{svg[opening_end:]}"

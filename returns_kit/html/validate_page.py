@@ -19,6 +19,7 @@ from returns_kit.rules.catalogue import RULES
 from returns_kit.schema import sheet_specs
 from returns_kit.thresholds import Thresholds
 from returns_kit.validate import Validated
+from returns_kit.wording import BETWEEN_PERIODS, WHOLE_WORKBOOK, place, tally, verdict
 
 #: The headline measures, in the order a reader meets them, with a plain label each.
 HEADLINE = (
@@ -46,9 +47,6 @@ BUDGET_LABELS = {
     "council_managed": "Council-managed",
     "no_personal_budget": "No personal budget",
 }
-
-WHOLE_FILE = "The file as a whole"
-BETWEEN_PERIODS = "Between periods"
 
 
 @dataclass(frozen=True)
@@ -93,16 +91,10 @@ def group_by_sheet(findings: Sequence[Finding]) -> list[SheetFindings]:
     order = list(sheet_specs())
     groups: dict[str, list[Finding]] = {}
     for item in findings:
-        if item.sheet:
-            key = item.sheet
-        elif item.rule.startswith("P"):
-            key = BETWEEN_PERIODS
-        else:
-            key = WHOLE_FILE
-        groups.setdefault(key, []).append(item)
+        groups.setdefault(place(item), []).append(item)
 
     def position(name: str) -> tuple[int, str]:
-        if name == WHOLE_FILE:
+        if name == WHOLE_WORKBOOK:
             return (-1, name)
         if name in order:
             return (order.index(name), name)
@@ -172,10 +164,11 @@ def validate_page(
         "period": report.period,
         "previous_period": previous.report.period if previous else None,
         "previous_file_name": Path(previous.report.path).name if previous else None,
-        "accepted": report.passes(strict),
-        "valid": report.valid,
+        "verdict": verdict(report.counts()["error"], report.unexplained_queries, strict),
         "strict": strict,
-        "counts": report.counts(),
+        "between_periods": BETWEEN_PERIODS,
+        "tally": tally(report.counts()),
+        "unexplained_count": report.unexplained_queries,
         "measures": _measures(current, previous) if current.summary else [],
         "has_summary": current.summary is not None,
         "budget_chart": chart(svg) if svg else None,
