@@ -259,7 +259,7 @@ def check_outputs(inputs: tuple[Path, ...], *outputs: tuple[str, Path | None, st
         resolved = path.resolve()
         for item in inputs:
             if resolved == item.resolve() or (path.exists() and _same_file(path, item)):
-                refuse(f"{path} is {item}, an input; choose another name.")
+                refuse(f"{path} is the workbook being checked; choose another name.")
         if resolved in seen:
             refuse(f"{path} is also the {seen[resolved]} output; choose another name.")
         seen[resolved] = option or "OUT"
@@ -764,6 +764,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("returns: aborted.", err=True)
         return EXIT_USAGE
+    except Exception as problem:  # a defect of ours outside any one file's validation
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            import traceback
+
+            click.echo("".join(traceback.format_exception(problem)).rstrip(), err=True)
+        else:
+            click.echo(
+                f"returns: internal error ({type(problem).__name__}), a defect of returns_kit; "
+                "run again with --debug to see the traceback, and please report it.",
+                err=True,
+            )
+        return EXIT_FINDINGS
     return result if isinstance(result, int) else EXIT_OK
 
 

@@ -345,7 +345,7 @@ def test_previous_mismatch_names_both_files(
         (["--annotate", "{tmp}/no/such/folder/x.xlsx"], "does not exist"),
         (["--annotate", "{tmp}/checked.txt"], "checked.xlsx"),
         (["--annotate", "{tmp}"], "is a folder"),
-        (["--annotate", "{previous}"], "an input"),
+        (["--annotate", "{previous}"], "is the workbook being checked"),
         (["--html", "{tmp}/no/such/folder/x.html"], "does not exist"),
         (["--annotate", "{tmp}/same.xlsx", "--html", "{tmp}/same.xlsx"], "also the --annotate"),
     ],
@@ -477,3 +477,22 @@ def test_internal_error_in_aggregate_workers(tmp_path: Path) -> None:
 
     findings = pl.read_csv(tmp_path / "out" / "findings.csv")
     assert findings.filter(pl.col("rule") == "X001").height == 2
+
+
+def test_a_defect_outside_one_file_is_one_line_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The period rules fail (a defect of ours): one line and exit 1; --debug the traceback."""
+    import returns_kit.rules.periods as periods
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("E06000001")
+
+    monkeypatch.setattr(periods, "period_findings", broken)
+    earlier, current = _returns(tmp_path, ("E06000001", "2012-13"), ("E06000001", "2013-14"))
+    args = ["validate", str(current), "--previous", str(earlier)]
+    code, _, err = run(args, capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "internal error (KeyError)" in err and "--debug" in err and "E06000001" not in err
+    code, _, err = run(["--debug", *args], capsys)
+    assert code == 1 and "Traceback (most recent call last)" in err
