@@ -455,7 +455,8 @@ class _Progress:
     "--cache-dir",
     type=click.Path(path_type=Path),
     metavar="DIR",
-    help="Where validated returns are cached by content (default: ~/.cache/returns_kit).",
+    help="Where validated returns are cached, a folder only you may write (default: "
+    "$XDG_CACHE_HOME/returns_kit, else ~/.cache/returns_kit; see `returns cache info`).",
 )
 @click.option("--no-cache", is_flag=True, help="Validate every file afresh; cache nothing.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -671,6 +672,7 @@ def gx_suite(sheet: str, out: Path | None) -> None:
     from returns_kit.gx.plan import UnknownSheet, canonical_sheet
     from returns_kit.gx.suite import suite_json
 
+    check_outputs((), ("--out", out, None))
     try:
         name = canonical_sheet(sheet)
     except UnknownSheet as problem:
