@@ -36,7 +36,7 @@ from returns_kit.rules.explanations import Explanation
 from returns_kit.thresholds import Thresholds
 
 #: Bump when the layout of an entry changes; older entries are then misses.
-FORMAT = 1
+FORMAT = 2
 #: An entry's name: the file's SHA-256, the context key, and .json (.pickle: before JSON).
 ENTRY_NAME = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{16}\.(json|pickle)$")
 _TEMPORARY = ".returns_kit-"
@@ -244,7 +244,7 @@ _TYPES: dict[str, Any] = {
 
 
 #: Frames longer than this (a Clients sheet's rows) are kept as Parquet, which reads them
-#: in a fraction of the time; shorter ones as JSON lists, which build them faster.
+#: in a fraction of the time; shorter ones as JSON rows, which build them faster.
 PARQUET_FROM_ROWS = 1_000
 
 
@@ -255,7 +255,8 @@ def _encode_frame(frame: pl.DataFrame | None) -> dict[str, Any] | None:
     if any(name not in _TYPES for name in types.values()):
         raise _Uncacheable(f"column types {types}")
     if frame.height < PARQUET_FROM_ROWS:
-        return {"types": types, "columns": frame.to_dict(as_series=False)}
+        # Rows, not columns: polars builds a short frame from rows in a third of the time.
+        return {"types": types, "rows": frame.rows()}
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=False)
     return {"types": types, "parquet": base64.b64encode(buffer.getvalue()).decode("ascii")}
@@ -266,7 +267,7 @@ def _decode_frame(data: dict[str, Any] | None) -> pl.DataFrame | None:
         return None
     schema = {name: _TYPES[kind] for name, kind in data["types"].items()}
     if "parquet" not in data:
-        return pl.DataFrame(data["columns"], schema=schema)
+        return pl.DataFrame(data["rows"], schema=schema, orient="row")
     frame = pl.read_parquet(io.BytesIO(base64.b64decode(data["parquet"], validate=True)))
     if frame.schema != pl.Schema(schema):
         raise ValueError("a cached frame's columns are not those recorded")
