@@ -756,6 +756,10 @@ def main(argv: list[str] | None = None) -> int:
         result = cli.main(args=argv, prog_name="returns", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
+    except click.exceptions.NoArgsIsHelpError as asked:
+        # `returns cache` alone, like `returns` alone, asks what it does: help, and success.
+        click.echo(asked.ctx.get_help() if asked.ctx else asked.format_message())
+        return EXIT_OK
     except click.UsageError as problem:
         command = problem.ctx.command_path if problem.ctx else "returns"
         click.echo(f"{command}: {problem.format_message()}", err=True)

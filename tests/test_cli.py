@@ -283,12 +283,16 @@ def test_template_offers_the_codes_a_council_name_means(
     assert not out.exists()
 
 
-def test_returns_alone_prints_the_help_and_succeeds() -> None:
+@pytest.mark.parametrize(("args", "named"), [([], "validate"), (["cache"], "clear")])
+def test_returns_alone_prints_the_help_and_succeeds(args: list[str], named: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "returns_kit"], capture_output=True, text=True, cwd=FIXTURES.parent
+        [sys.executable, "-m", "returns_kit", *args],
+        capture_output=True,
+        text=True,
+        cwd=FIXTURES.parent,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Usage: returns") and "validate" in result.stdout
+    assert result.stdout.startswith("Usage: returns") and named in result.stdout
     assert result.stderr == ""
 
 
