@@ -6,6 +6,8 @@ stays quick and never loads polars.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,18 +54,45 @@ def _existing_path(ctx: click.Context, param: click.Parameter, value: Any) -> An
     return _existing(ctx, param, value, folders=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta["returns_kit.debug"] = True
+
+
+def debug_option(function: Any) -> Any:
+    """--debug: the traceback of an internal error (X001) on stderr (on the group and the
+    commands that validate, so it may come before or after the command's name)."""
+    return click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_debug,
+        help="Print the traceback of an internal error (X001) to stderr, to report it.",
+    )(function)
+
+
+def _debug() -> bool:
+    return bool(click.get_current_context().find_root().meta.get("returns_kit.debug"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="returns")
-def cli() -> None:
+@debug_option
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Check and aggregate English councils' personal budget monitoring returns."""
+    if ctx.invoked_subcommand is None:
+        # `returns` alone asks what the tool does: the help, and success.
+        click.echo(ctx.get_help())
 
 
 def _thresholds(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
     """Load --config early, so a bad file is a usage error before any work is done."""
     from returns_kit.thresholds import ConfigError, load_thresholds
 
-    if value is not None:
-        _existing_file(ctx, param, value)
+    if value is not None and not value.exists():
+        raise click.BadParameter(f"{value} does not exist.")
     try:
         return load_thresholds(value)
     except ConfigError as problem:
@@ -130,6 +159,7 @@ def config_option(function: Any) -> Any:
     "--previous the change since then. Takes one FILE.",
 )
 @config_option
+@debug_option
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -164,13 +194,22 @@ def validate(
         raise click.UsageError("--previous pairs with exactly one FILE.")
     if annotate is not None and len(files) != 1:
         raise click.UsageError("--annotate writes a copy of exactly one FILE.")
-    if html_out is not None:
-        _check_page_destination(html_out, files)
+    if html_out is not None and len(files) != 1:
+        raise click.UsageError("--html writes the page of exactly one FILE.")
+    if annotate is not None and files[0].suffix.casefold() == ".ods":
+        raise click.BadParameter(
+            f"{files[0]} is an OpenDocument spreadsheet (.ods); only .xlsx workbooks can be "
+            "annotated. Save it as .xlsx first, then annotate that.",
+            param_hint="'--annotate'",
+        )
+    inputs = (*files, *([previous] if previous else []))
+    check_outputs(inputs, ("--annotate", annotate, ".xlsx"), ("--html", html_out, None))
     validated = [validate_return(path, thresholds=thresholds) for path in files]
     earlier: Validated | None = None
     if previous is not None:
         reference = load_reference()
         current, earlier = validated[0], validate_return(previous, thresholds=thresholds)
+        report_internal_errors(_failed([current, earlier]))
         pairing = pair(current.report, earlier.report, reference)
         if pairing.problem:
             raise click.UsageError(pairing.problem)
@@ -184,6 +223,9 @@ def validate(
         current.add_findings(findings)
     report = Report([item.report for item in validated], strict=strict)
     click.echo(_render(report, output_format))
+    if previous is None:
+        report_internal_errors(_failed(validated))
+    exit_code = report.exit_code
     if annotate is not None:
         from returns_kit.annotate import AnnotateError
         from returns_kit.annotate import annotate as write_annotated
@@ -191,7 +233,10 @@ def validate(
         try:
             write_annotated(files[0], report.files[0], annotate)
         except AnnotateError as problem:
-            raise click.UsageError(f"--annotate: {problem}") from problem
+            if report.files[0].valid:
+                raise click.UsageError(f"--annotate: {problem}") from problem
+            # The report above says why the file cannot be read: its errors decide the exit.
+            click.echo(f"returns validate: no annotated copy written: {problem}", err=True)
     if html_out is not None:
         from returns_kit.html.render import write_page
         from returns_kit.html.validate_page import validate_page
@@ -201,19 +246,71 @@ def validate(
             write_page(page, html_out)
         except OSError as problem:
             raise click.UsageError(f"--html: cannot write {html_out}: {problem.strerror}") from None
-    ctx.exit(report.exit_code)
+    ctx.exit(exit_code)
 
 
-def _check_page_destination(page: Path, files: tuple[Path, ...]) -> None:
-    """--html takes one FILE and never writes over a folder or a workbook being checked."""
-    if len(files) != 1:
-        raise click.UsageError("--html writes the page of exactly one FILE.")
-    if page.is_dir():
-        raise click.BadParameter(f"{page} is a folder; give a file name ending .html.")
-    if page.exists() and page.resolve() == files[0].resolve():
-        raise click.BadParameter(f"{page} is the workbook being checked; choose another name.")
-    if not page.resolve().parent.is_dir():
-        raise click.BadParameter(f"the folder for {page} does not exist.")
+def check_outputs(inputs: tuple[Path, ...], *outputs: tuple[str, Path | None, str | None]) -> None:
+    """Check every output file before any work: a bad one is one usage line, and nothing done.
+
+    Each output is (option, path or None, suffix or None). None is written over a
+    folder, an input, or another output, nor into a folder that is missing or not
+    writable.
+    """
+    seen: dict[Path, str] = {}
+    for option, path, suffix in outputs:
+        if path is None:
+            continue
+
+        def refuse(message: str, option: str = option) -> None:
+            raise click.BadParameter(message, param_hint=f"'{option}'" if option else None)
+
+        ending = suffix or "with its extension"
+        if path.is_dir():
+            refuse(f"{path} is a folder; give a file name ending {ending}.")
+        if suffix and path.suffix.casefold() != suffix:
+            refuse(f"{path} must be named {path.stem}{suffix}.")
+        resolved = path.resolve()
+        for item in inputs:
+            if resolved == item.resolve() or (path.exists() and _same_file(path, item)):
+                refuse(f"{path} is the workbook being checked; choose another name.")
+        if resolved in seen:
+            refuse(f"{path} is also the {seen[resolved]} output; choose another name.")
+        seen[resolved] = option or "OUT"
+        folder = resolved.parent
+        if not folder.is_dir():
+            refuse(f"the folder for {path} does not exist.")
+        if not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)
+        ):
+            refuse(f"cannot write {path}: permission denied.")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
+
+
+def _failed(results: list[Any]) -> list[tuple[str, str]]:
+    """(path, traceback) of the validated files returns_kit failed on (X001)."""
+    return [(item.report.path, item.traceback) for item in results if item.traceback]
+
+
+def report_internal_errors(failed: list[tuple[str, str]]) -> None:
+    """Say on stderr that returns_kit failed on some files (X001): the tracebacks under
+    --debug, else one line pointing to it."""
+    if not failed:
+        return
+    if _debug():
+        for path, trace in failed:
+            click.echo(f"returns: internal error (X001) on {path}:\n{trace.rstrip()}", err=True)
+        return
+    click.echo(
+        f"returns: returns_kit failed on {len(failed):,} file(s) (X001, a defect of ours); "
+        "run again with --debug to see the traceback, and please report it.",
+        err=True,
+    )
 
 
 def _render(report: Any, output_format: str) -> str:
@@ -232,7 +329,8 @@ def _render(report: Any, output_format: str) -> str:
 @click.option("--council", required=True, metavar="CODE", help="The council's GSS code.")
 @click.option("--period", required=True, metavar="YYYY-YY", help="The financial year.")
 @click.argument("out", type=click.Path(path_type=Path), metavar="OUT.xlsx")
-def template(council: str, period: str, out: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace OUT.xlsx if it exists.")
+def template(council: str, period: str, out: Path, force: bool) -> None:
     """Write a blank return for a council and period, built from the JSON Schemas.
 
     About is filled in (reference name, period, schema version); Budgets has its 26
@@ -245,8 +343,11 @@ def template(council: str, period: str, out: Path) -> None:
     """
     from returns_kit.template import TemplateError, build_template
 
-    if out.is_dir():
-        raise click.BadParameter(f"{out} is a folder; give a file name ending .xlsx.")
+    check_outputs((), ("OUT.xlsx", out, ".xlsx"))
+    if out.exists() and not force:
+        # It may be a return someone has filled in: never replaced unasked.
+        raise click.UsageError(f"{out} exists; give another name, or --force to replace it.")
+    _check_council(council)
     try:
         build_template(council, period, out)
     except TemplateError as problem:
@@ -254,6 +355,64 @@ def template(council: str, period: str, out: Path) -> None:
     except OSError as problem:
         raise click.UsageError(f"cannot write {out}: {problem.strerror}") from problem
     click.echo(f"Blank return for {council.strip().upper()} {period} written to {out}")
+
+
+def _check_council(given: str) -> None:
+    """A --council that is not a code in the reference list: offer the codes it may mean.
+
+    "Somerset is E10000027 (to 2022-23) or E06000066 (from 2023-24)".
+    """
+    import difflib
+    import re
+
+    from returns_kit.reference import FIRST_PERIOD, Council, load_reference, names_match
+
+    reference = load_reference()
+    if reference.lookup(given) is not None:
+        return
+    councils = list(reference.councils.values())
+
+    def fold(name: str) -> str:
+        return " ".join(re.sub(r"\W+", " ", name.casefold().replace("&", " and ")).split())
+
+    def years(council: Council) -> str:
+        first, last = council.first_period, council.last_period
+        if first and last:
+            return f"{first} to {last}"
+        return f"from {first}" if first else f"to {last}" if last else ""
+
+    wanted = fold(given)
+    named = [c for c in councils if names_match(given, c.name)]
+    if not named:
+        # A misspelt name: the councils of the one name closest to it.
+        close = difflib.get_close_matches(wanted, sorted({fold(c.name) for c in councils}), n=1)
+        named = [c for c in councils if fold(c.name) in close]
+    named.sort(key=lambda c: (c.first_period or FIRST_PERIOD, c.gss_code))
+    if named:
+        same = all(c.name == named[0].name for c in named)
+        codes = " or ".join(
+            c.gss_code + "".join(f" ({part})" for part in (years(c),) if part)
+            if same
+            else f"{c.gss_code} ({', '.join(part for part in (c.name, years(c)) if part)})"
+            for c in named
+        )
+        name = named[0].name if same else given.strip()
+        raise click.BadParameter(
+            f"{name} is {codes}; --council takes the code.", param_hint="'--council'"
+        )
+    close = difflib.get_close_matches(
+        given.strip().upper(), list(reference.councils), n=3, cutoff=0.8
+    )
+    if close:
+        offered = " or ".join(
+            f"{code} ({', '.join(p for p in (c.name, years(c)) if p)})"
+            for code in close
+            for c in (reference.councils[code],)
+        )
+        raise click.BadParameter(
+            f"{given.strip()} is not a council code in the reference list; did you mean {offered}?",
+            param_hint="'--council'",
+        )
 
 
 class _Progress:
@@ -318,7 +477,8 @@ class _Progress:
     "--cache-dir",
     type=click.Path(path_type=Path),
     metavar="DIR",
-    help="Where validated returns are cached by content (default: ~/.cache/returns_kit).",
+    help="Where validated returns are cached, a folder only you may write (default: "
+    "$XDG_CACHE_HOME/returns_kit, else ~/.cache/returns_kit; see `returns cache info`).",
 )
 @click.option("--no-cache", is_flag=True, help="Validate every file afresh; cache nothing.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -335,6 +495,7 @@ class _Progress:
     "Data Docs to DIR/gx/ (needs the [gx] extra). Exit 3 when it finds them inconsistent.",
 )
 @config_option
+@debug_option
 @click.pass_context
 def aggregate(
     ctx: click.Context,
@@ -368,7 +529,7 @@ def aggregate(
     """
     import sys
 
-    from returns_kit.aggregate.cache import default_cache_dir
+    from returns_kit.aggregate.cache import CacheDirError, default_cache_dir, prepare_cache_dir
     from returns_kit.aggregate.run import AggregateOptions
     from returns_kit.aggregate.write import OutputError, check_destination
     from returns_kit.html.background import BackgroundReport
@@ -377,13 +538,19 @@ def aggregate(
         check_destination(out)
     except OutputError as problem:
         raise click.UsageError(str(problem)) from problem
+    folder = None if no_cache else (cache_dir or default_cache_dir())
+    if folder is not None:
+        try:
+            prepare_cache_dir(folder)
+        except CacheDirError as problem:
+            raise click.UsageError(str(problem)) from problem
     if run_gx:
         _require_gx()
     options = AggregateOptions(
         thresholds=thresholds,
         prefer=prefer,
         publish=publish,
-        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        cache_dir=folder,
         periods=periods,
         out=out,
     )
@@ -413,8 +580,10 @@ def _aggregate_and_write(
     from returns_kit.html.background import ReportError
 
     ctx = click.get_current_context()
+    failures = _InternalErrors()
     try:
-        result = run_aggregate(paths, options, progress)
+        with failures:
+            result = run_aggregate(paths, options, progress)
     except NoReturns as problem:
         raise click.UsageError(str(problem)) from problem
     except ReconciliationError as problem:
@@ -423,6 +592,7 @@ def _aggregate_and_write(
         ) from problem
     finally:
         progress.finish()
+        report_internal_errors(failures.failed)
     for warning in result.selection.warnings:
         click.echo(warning, err=True)
     extras: dict[str, Any] = {}
@@ -454,6 +624,31 @@ def _aggregate_and_write(
     if data_docs is not None:
         _report_gx(ctx, data_docs, out)
     ctx.exit(result.exit_code)
+
+
+class _InternalErrors(logging.Handler):
+    """Collects the files returns_kit failed on (X001) while a batch runs, with tracebacks."""
+
+    LOGGER = "returns_kit.internal"
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.failed: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        path = str(record.args[0]) if isinstance(record.args, tuple) and record.args else "?"
+        self.failed.append((path, getattr(record, "traceback", None) or record.getMessage()))
+
+    def __enter__(self) -> _InternalErrors:
+        logger = logging.getLogger(self.LOGGER)
+        logger.addHandler(self)
+        self._propagate, logger.propagate = logger.propagate, False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logger = logging.getLogger(self.LOGGER)
+        logger.removeHandler(self)
+        logger.propagate = self._propagate
 
 
 #: Exit status of ``aggregate --gx`` when GX finds the national tables inconsistent.
@@ -514,6 +709,7 @@ def gx_suite(sheet: str, out: Path | None) -> None:
     from returns_kit.gx.plan import UnknownSheet, canonical_sheet
     from returns_kit.gx.suite import suite_json
 
+    check_outputs((), ("--out", out, None))
     try:
         name = canonical_sheet(sheet)
     except UnknownSheet as problem:
@@ -532,12 +728,75 @@ def gx_suite(sheet: str, out: Path | None) -> None:
     click.echo(f"{name} suite written to {out}")
 
 
+def _cache_dir_option(function: Any) -> Any:
+    return click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        metavar="DIR",
+        help="The cache folder, if aggregate was given --cache-dir "
+        "(default: $XDG_CACHE_HOME/returns_kit, else ~/.cache/returns_kit).",
+    )(function)
+
+
+@cli.group()
+def cache() -> None:
+    """Where aggregate keeps validated returns, how big the cache is, and how to empty it.
+
+    aggregate keeps each file's validation result, keyed by the file's content, the
+    thresholds and returns_kit's own code and data, so a rerun validates only what
+    changed. Entries are JSON (data only) in a folder only you may write.
+
+    \b
+    Example:
+        returns cache info
+        returns cache clear
+    """
+
+
+@cache.command("info")
+@_cache_dir_option
+def cache_info_command(cache_dir: Path | None) -> None:
+    """Say where the cache is, how many entries it holds, and their size."""
+    from returns_kit.aggregate.cache import cache_info, default_cache_dir
+
+    info = cache_info(cache_dir or default_cache_dir())
+    state = "" if info.folder.is_dir() else " (not created yet)"
+    click.echo(
+        f"{info.folder}{state}: {info.entries:,} entries, {_size(info.bytes)}. "
+        "`returns cache clear` empties it."
+    )
+
+
+@cache.command("clear")
+@_cache_dir_option
+def cache_clear_command(cache_dir: Path | None) -> None:
+    """Delete every cache entry (only files named as entries; the folder stays)."""
+    from returns_kit.aggregate.cache import clear_cache, default_cache_dir
+
+    folder = cache_dir or default_cache_dir()
+    try:
+        info = clear_cache(folder)
+    except OSError as problem:
+        raise click.UsageError(f"cannot clear {folder}: {problem.strerror}") from problem
+    click.echo(f"{info.entries:,} entries ({_size(info.bytes)}) removed from {info.folder}")
+
+
+def _size(count: int) -> str:
+    if count < 1024 * 1024:
+        return f"{count / 1024:,.1f} KB"
+    return f"{count / 1024 / 1024:,.1f} MB"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; usage problems are one line on stderr and exit 2, never a traceback."""
     try:
         result = cli.main(args=argv, prog_name="returns", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
+    except click.exceptions.NoArgsIsHelpError as asked:
+        # `returns cache` alone, like `returns` alone, asks what it does: help, and success.
+        click.echo(asked.ctx.get_help() if asked.ctx else asked.format_message())
+        return EXIT_OK
     except click.UsageError as problem:
         command = problem.ctx.command_path if problem.ctx else "returns"
         click.echo(f"{command}: {problem.format_message()}", err=True)
@@ -548,6 +807,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("returns: aborted.", err=True)
         return EXIT_USAGE
+    except Exception as problem:  # a defect of ours outside any one file's validation
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            import traceback
+
+            click.echo("".join(traceback.format_exception(problem)).rstrip(), err=True)
+        else:
+            click.echo(
+                f"returns: internal error ({type(problem).__name__}), a defect of returns_kit; "
+                "run again with --debug to see the traceback, and please report it.",
+                err=True,
+            )
+        return EXIT_FINDINGS
     return result if isinstance(result, int) else EXIT_OK
 
 

@@ -284,6 +284,11 @@ def cli_page() -> str:
         command = cli.commands[name]
         ctx = command.make_context(name, [], parent=root, **width)
         lines += [f"## returns {name}", "", "```", command.get_help(ctx), "```", ""]
+        # A group's commands (returns cache info, returns cache clear) get sections too.
+        for sub in sorted(getattr(command, "commands", {})):
+            child = command.commands[sub]  # type: ignore[attr-defined]
+            sub_ctx = child.make_context(sub, [], parent=ctx, **width)
+            lines += [f"## returns {name} {sub}", "", "```", child.get_help(sub_ctx), "```", ""]
     return "\n".join(lines)
 
 
@@ -542,10 +547,16 @@ def configuration_page() -> str:
         GENERATED,
         "",
         "The rules' thresholds default to the return format's. `--config FILE` (on `validate` "
-        "and `aggregate`) reads a TOML file whose `[thresholds]` table changes any of them; an "
-        "unknown name, a value of the wrong type or a negative number is a usage error "
-        "(exit 2). The cache of `aggregate` is keyed by the thresholds, so changing them "
-        "revalidates every file.",
+        "and `aggregate`) reads a TOML file whose `[thresholds]` table changes any of them. "
+        "Every value is checked, and a bad one is one line naming the key and the value, exit 2: "
+        "shares and rates (`nominal_share_max`, `pb_rate_jump`, `choice_rate_stable`, "
+        "`service_shift_max`, `block_share_stable`, `relabel_cost_tolerance`, "
+        "`people_total_change_max`) must lie within 0 to 1 (0.15 means 15%, or 15 points of a "
+        "rate); counts must be whole numbers; money must be a number, not negative, with "
+        "`spend_per_person_min` at most `spend_per_person_max`; `series_breaks` must be a list "
+        "of periods written 2014-15. An unknown key is refused with the nearest valid one. "
+        "The cache of `aggregate` is keyed by the thresholds, so changing them revalidates "
+        "every file.",
         "",
         "```toml",
         "[thresholds]",

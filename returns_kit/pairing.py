@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from returns_kit.periods import Period
-from returns_kit.reference import Reference
+from returns_kit.reference import Council, Reference
 from returns_kit.report import FileReport
 
 
@@ -32,16 +32,21 @@ def pair(current: FileReport, previous: FileReport, reference: Reference) -> Pai
             )
     assert current.period and previous.period and current.council_code and previous.council_code
     this, before = Period.parse(current.period), Period.parse(previous.period)
-    if this is None or before is None or before != this.previous():
-        expected = this.previous() if this else "unknown"
-        return Pairing(
-            f"--previous is for {previous.period}, but the period before {current.period} is "
-            f"{expected}."
-        )
     council = reference.lookup(current.council_code)
     earlier = reference.lookup(previous.council_code)
+    now = f"{current.path} is {_whose(council, current)} for {current.period}"
+    then = f"--previous {previous.path} is {_whose(earlier, previous)} for {previous.period}"
+    if this is not None and before is not None and before > this:
+        # FILE is the older return: the two were most likely given the wrong way round.
+        return Pairing(
+            f"{then}, later than {now}; did you mean: returns validate {previous.path} "
+            f"--previous {current.path}?"
+        )
+    if this is None or before is None or before != this.previous():
+        expected = this.previous() if this else "unknown"
+        return Pairing(f"{then}, but {now}, so --previous must be for {expected}.")
     if council is None or earlier is None:
-        return Pairing("one of the two council codes is not in the reference list.")
+        return Pairing(f"{then}, and {now}: one of the codes is not in the reference list.")
     if earlier.gss_code == council.gss_code:
         return Pairing()
     continued = reference.continues(council.gss_code)
@@ -50,6 +55,12 @@ def pair(current: FileReport, previous: FileReport, reference: Reference) -> Pai
     if earlier in reference.predecessors(council.gss_code):
         return Pairing(across_reorganisation=True)
     return Pairing(
-        f"--previous is {earlier.name} ({previous.council_code})'s return, not "
-        f"{council.name}'s ({current.council_code}) or a predecessor's."
+        f"{then}, but {now}: --previous must be the same council's return or a predecessor's."
     )
+
+
+def _whose(council: Council | None, report: FileReport) -> str:
+    """ "Hartlepool's (E06000001) return", or the code alone when the reference lacks it."""
+    if council is None:
+        return f"{report.council_code}'s return"
+    return f"{council.name}'s ({report.council_code}) return"

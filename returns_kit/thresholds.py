@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from returns_kit.periods import Period
 
 
 class ConfigError(Exception):
@@ -40,35 +43,123 @@ class Thresholds:
     series_breaks: tuple[str, ...] = ("2014-15", "2024-25")
 
 
+#: Thresholds that are shares or rates: 0.15 means 15%, or 15 points of a rate.
+SHARES = frozenset(
+    {
+        "nominal_share_max",
+        "pb_rate_jump",
+        "choice_rate_stable",
+        "service_shift_max",
+        "block_share_stable",
+        "relabel_cost_tolerance",
+        "people_total_change_max",
+    }
+)
+
+
 def load_thresholds(path: Path | None) -> Thresholds:
     """Thresholds from a TOML file's ``[thresholds]`` table, the spec's defaults elsewhere.
+
+    Every value is checked, so that a slip (``pb_rate_jump = 15`` meant as 15 points)
+    is a usage error rather than a rule silently switched off.
 
     >>> load_thresholds(None).pb_rate_jump
     0.1
     """
     if path is None:
         return Thresholds()
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; --config takes a TOML file.")
     try:
         document = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
-        raise ConfigError(f"{path}: {problem}") from problem
+        raise ConfigError(f"{path} is not a readable TOML file: {problem}") from problem
+    return thresholds_from(document, str(path))
+
+
+def thresholds_from(document: dict[str, Any], source: str = "config") -> Thresholds:
+    """Thresholds from a parsed TOML document; :class:`ConfigError` names the first bad entry.
+
+    >>> thresholds_from({"thresholds": {"nominal_share_max": 0.25}}).nominal_share_max
+    0.25
+    >>> try:
+    ...     thresholds_from({"thresholds": {"pb_rate_jump": 15}})
+    ... except ConfigError as problem:
+    ...     print(problem)
+    config: pb_rate_jump = 15 is a share, between 0 and 1 (0.15 means 15%)
+    """
+    for key in document:
+        if key != "thresholds":
+            close = difflib.get_close_matches(key, ["thresholds"], n=1, cutoff=0.6)
+            hint = "did you mean [thresholds]?" if close else "only [thresholds] is read."
+            raise ConfigError(f"{source}: unknown table or key {key!r}; {hint}")
     table = document.get("thresholds", {})
-    unknown = set(document) - {"thresholds"} | set(table) - {f.name for f in fields(Thresholds)}
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
-    for item in fields(Thresholds):
-        if item.name not in table:
-            continue
-        value = table[item.name]
-        default = getattr(Thresholds(), item.name)
-        if isinstance(default, tuple):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{path}: {item.name} must be a list of periods")
-            value = tuple(value)
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: {item.name} must be a number")
-        elif value < 0:
-            raise ConfigError(f"{path}: {item.name} must not be negative")
-        values[item.name] = type(default)(value)
-    return replace(Thresholds(), **values)
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{source}: thresholds = {_shown(table)} must be a table: write [thresholds] and "
+            "one setting a line under it."
+        )
+    names = [item.name for item in fields(Thresholds)]
+    for key in table:
+        if key not in names:
+            raise ConfigError(f"{source}: unknown setting {key!r}{_nearest(key, names)}")
+    defaults = Thresholds()
+    values = {
+        name: _checked(name, table[name], getattr(defaults, name), source)
+        for name in names
+        if name in table
+    }
+    loaded = replace(defaults, **values)
+    if loaded.spend_per_person_min > loaded.spend_per_person_max:
+        raise ConfigError(
+            f"{source}: spend_per_person_min = {_shown(loaded.spend_per_person_min)} is above "
+            f"spend_per_person_max = {_shown(loaded.spend_per_person_max)}"
+        )
+    return loaded
+
+
+def _checked(name: str, value: Any, default: Any, source: str) -> Any:
+    where = f"{source}: {name} = {_shown(value)}"
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f'{where} must be a list of periods, e.g. ["2014-15"]')
+        periods = []
+        for text in value:
+            period = Period.parse(text)
+            if period is None:
+                raise ConfigError(f'{where}: "{text}" is not a period; write it as 2014-15')
+            periods.append(str(period))
+        return tuple(periods)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, e.g. {default}")
+        if value < 0:
+            raise ConfigError(f"{where} must not be negative")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ConfigError(f"{where} must be a number, e.g. {default}")
+    if name in SHARES and not 0 <= value <= 1:
+        raise ConfigError(f"{where} is a share, between 0 and 1 (0.15 means 15%)")
+    if value < 0 or value == float("inf"):
+        raise ConfigError(f"{where} must be a finite number, not negative")
+    return float(value)
+
+
+def _shown(value: Any) -> str:
+    """A value as it would be written in TOML, cut short: the line names what was given."""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, str):
+        text = f'"{value}"'
+    elif isinstance(value, list):
+        text = "[" + ", ".join(_shown(v) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{...}"
+    else:
+        text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _nearest(key: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; the settings are {', '.join(names)}"

@@ -6,6 +6,7 @@ that file's report.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ class Validated:
     report: FileReport
     summary: ReturnSummary | None = None
     explanations: list[Explanation] = field(default_factory=list)
+    #: when returns_kit failed on the file (X001): the traceback, for --debug
+    traceback: str | None = None
 
     def add_findings(self, findings: list[Finding]) -> None:
         """Add findings from outside the file (the period-to-period rules), marked explained
@@ -59,11 +62,21 @@ def validate_return(
             path, thresholds or Thresholds(), limits or Limits(), reference or load_reference()
         )
     except Exception as exc:  # a defect of ours must not hide the rest of a batch
-        message = (
-            "returns_kit could not check this file because of an internal error "
-            f"({type(exc).__name__}); please report it with the file."
-        )
-        return Validated(FileReport(str(path), [finding("F001", message)]))
+        return internal_error(path, exc)
+
+
+def internal_error(path: str | Path, exc: BaseException) -> Validated:
+    """X001 for a file returns_kit failed on, keeping the traceback apart from the report.
+
+    The message names only the exception's type: its text may quote a cell's value.
+    """
+    message = (
+        f"returns_kit failed on this file ({type(exc).__name__}); please report it. "
+        "This is a defect of returns_kit, not of the file."
+    )
+    found = finding("X001", message, evidence={"exception": type(exc).__name__})
+    trace = "".join(traceback.format_exception(exc))
+    return Validated(FileReport(str(path), [found]), traceback=trace)
 
 
 def validate_file(

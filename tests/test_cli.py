@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -232,14 +233,270 @@ def test_template_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and str(out) in stdout
     about = {r[0]: r[1] for r in openpyxl.load_workbook(out)["About"].iter_rows(values_only=True)}
     assert about["council_name"] == "Somerset" and about["period"] == "2023-24"
+    other = str(tmp_path / "other.xlsx")
     for args, message in (
-        (["--council", "E06000066", "--period", "2013-14", str(out)], "2013-14"),
-        (["--council", "E99999999", "--period", "2023-24", str(out)], "E99999999"),
+        (["--council", "E06000066", "--period", "2013-14", other], "2013-14"),
+        (["--council", "E99999999", "--period", "2023-24", other], "E99999999"),
         (["--council", "E06000066", "--period", "2023-24", str(tmp_path)], "folder"),
         (
             ["--council", "E06000066", "--period", "2023-24", str(tmp_path / "no" / "x.xlsx")],
-            "cannot write",
+            "does not exist",
         ),
     ):
         code, _, err = run(["template", *args], capsys)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+# --- issue 10: trust ------------------------------------------------------------------
+
+
+def test_template_never_replaces_an_existing_file_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ours.xlsx"
+    out.write_bytes(b"a return someone filled in")
+    args = ["template", "--council", "E06000001", "--period", "2013-14", str(out)]
+    code, stdout, err = run(args, capsys)
+    assert code == 2 and stdout == "" and len(err.strip().splitlines()) == 1
+    assert "exists" in err and "--force" in err
+    assert out.read_bytes() == b"a return someone filled in"
+    code, stdout, _ = run([*args, "--force"], capsys)
+    assert code == 0 and out.read_bytes()[:2] == b"PK"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("Somerset", "Somerset is E10000027 (to 2022-23) or E06000066 (from 2023-24)"),
+        ("somerset county council", "Somerset is E10000027 (to 2022-23) or E06000066"),
+        ("Hartlepol", "Hartlepool is E06000001"),
+        ("E0600066", "did you mean E06000066 (Somerset, from 2023-24)"),
+    ],
+    ids=["name", "name-as-written", "misspelt-name", "misspelt-code"],
+)
+def test_template_offers_the_codes_a_council_name_means(
+    given: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "t.xlsx"
+    code, _, err = run(["template", "--council", given, "--period", "2023-24", str(out)], capsys)
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "named"), [([], "validate"), (["cache"], "clear")])
+def test_returns_alone_prints_the_help_and_succeeds(args: list[str], named: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "returns_kit", *args],
+        capture_output=True,
+        text=True,
+        cwd=FIXTURES.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: returns") and named in result.stdout
+    assert result.stderr == ""
+
+
+def test_config_given_a_folder_asks_for_a_toml_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["validate", str(VALID), "--config", str(tmp_path)], capsys)
+    assert code == 2 and "TOML file" in err and "workbook" not in err
+
+
+def _returns(tmp_path: Path, *returns: tuple[str, str]) -> list[Path]:
+    paths = []
+    for code, period in returns:
+        path = tmp_path / f"{code}-{period}.xlsx"
+        write_xlsx(generate_return(code, period, people=200, seed=1), path)
+        paths.append(path)
+    return paths
+
+
+def test_previous_given_the_wrong_way_round_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    older, newer = _returns(tmp_path, ("E06000001", "2012-13"), ("E06000001", "2013-14"))
+    code, out, err = run(["validate", str(older), "--previous", str(newer)], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert str(older) in err and str(newer) in err and "2012-13" in err and "2013-14" in err
+    assert f"did you mean: returns validate {newer} --previous {older}?" in err
+
+
+@pytest.mark.parametrize(
+    ("previous", "named"),
+    [
+        (("E06000002", "2012-13"), ("Hartlepool", "Middlesbrough", "E06000002", "E06000001")),
+        (("E06000001", "2011-12"), ("2011-12", "2013-14", "must be for 2012-13")),
+    ],
+    ids=["other-council", "not-the-period-before"],
+)
+def test_previous_mismatch_names_both_files(
+    previous: tuple[str, str],
+    named: tuple[str, ...],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    earlier, current = _returns(tmp_path, previous, ("E06000001", "2013-14"))
+    code, _, err = run(["validate", str(current), "--previous", str(earlier)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert str(current) in err and str(earlier) in err
+    assert all(part in err for part in named), err
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (["--annotate", "{tmp}/no/such/folder/x.xlsx"], "does not exist"),
+        (["--annotate", "{tmp}/checked.txt"], "checked.xlsx"),
+        (["--annotate", "{tmp}"], "is a folder"),
+        (["--annotate", "{previous}"], "is the workbook being checked"),
+        (["--html", "{tmp}/no/such/folder/x.html"], "does not exist"),
+        (["--annotate", "{tmp}/same.xlsx", "--html", "{tmp}/same.xlsx"], "also the --annotate"),
+    ],
+    ids=[
+        "annotate-folder-missing",
+        "annotate-not-xlsx",
+        "annotate-a-folder",
+        "annotate-over-previous",
+        "html-folder-missing",
+        "annotate-is-html",
+    ],
+)
+def test_output_paths_are_checked_before_any_work(
+    outputs: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    earlier, current = _returns(tmp_path, ("E06000001", "2012-13"), ("E06000001", "2013-14"))
+    filled = [item.format(tmp=tmp_path, previous=earlier) for item in outputs]
+    args = ["validate", str(current), "--previous", str(earlier), *filled]
+    code, out, err = run(args, capsys)
+    assert code == 2 and message in err, err
+    assert out == "", "no report may be printed before a usage error"
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_annotate_of_an_unreadable_workbook_exits_1_as_documented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "checked.xlsx"
+    code, stdout, err = run(
+        ["validate", str(FIXTURES / "invalid" / "F001.xlsx"), "--annotate", str(out)], capsys
+    )
+    assert code == 1, err
+    assert "F001" in stdout and "no annotated copy" in err and not out.exists()
+
+
+def _failing_b003(context: object) -> object:
+    """B003 that fails on one council's return, as a defect of ours would."""
+    from returns_kit.rules.budgets import budgets_sum
+
+    if getattr(context, "about", {}).get("council_code") == "E06000002":
+        raise RuntimeError("cell value E06000002 leaked")
+    return budgets_sum(context)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def failing_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    from returns_kit.rules.registry import RULE_FUNCTIONS, register_all
+
+    register_all()
+    monkeypatch.setitem(RULE_FUNCTIONS, "B003", _failing_b003)
+
+
+@pytest.mark.usefixtures("failing_rule")
+def test_internal_error_is_x001_and_the_batch_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (broken,) = _returns(tmp_path, ("E06000002", "2013-14"))
+    code, out, err = run(["validate", str(broken), str(INVALID), "--format", "json"], capsys)
+    assert code == 1
+    files = json.loads(out)["files"]
+    assert [f["rule"] for f in files[0]["findings"]] == ["X001"]
+    (finding,) = files[0]["findings"]
+    assert finding["severity"] == "error"
+    assert "returns_kit failed on this file" in finding["message"]
+    assert "please report it" in finding["message"] and "RuntimeError" in finding["message"]
+    assert "E06000002" not in json.dumps(finding) and "leaked" not in json.dumps(finding)
+    assert [f["rule"] for f in files[1]["findings"]] == ["B003"]  # the batch went on
+    assert "Traceback" not in err and "--debug" in err and len(err.strip().splitlines()) == 1
+
+    for args in (["--debug", "validate", str(broken)], ["validate", str(broken), "--debug"]):
+        code, out, err = run(args, capsys)
+        assert code == 1 and "X001" in out
+        assert "Traceback (most recent call last)" in err and "RuntimeError" in err
+
+
+_INJECT = """
+import sys
+from returns_kit.rules.registry import RULE_FUNCTIONS, register_all
+from returns_kit.rules.budgets import budgets_sum
+
+def failing(context):
+    if context.about.get("council_code") == "E06000002":
+        raise RuntimeError("cell value E06000002 leaked")
+    return budgets_sum(context)
+
+register_all()
+RULE_FUNCTIONS["B003"] = failing
+"""
+
+
+def test_internal_error_in_a_subprocess(tmp_path: Path) -> None:
+    broken, fine = _returns(tmp_path, ("E06000002", "2013-14"), ("E06000001", "2013-14"))
+    code = _INJECT + "from returns_kit.cli import main; sys.exit(main(sys.argv[1:]))"
+    for debug in ([], ["--debug"]):
+        result = subprocess.run(
+            [sys.executable, "-c", code, *debug, "validate", str(broken), str(fine)],
+            capture_output=True,
+            text=True,
+            cwd=FIXTURES.parent,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "X001 internal-error" in result.stdout and "1 valid" in result.stdout
+        assert "leaked" not in result.stdout
+        assert ("Traceback" in result.stderr) == bool(debug), result.stderr
+
+
+def test_internal_error_in_aggregate_workers(tmp_path: Path) -> None:
+    """X001 from the worker processes of an aggregate: the file is excluded, the rest used."""
+    inputs = tmp_path / "returns"
+    inputs.mkdir()
+    codes = ["E06000001", "E06000002", "E06000003", "E06000004", "E06000005"]
+    _returns(inputs, *[(code, period) for code in codes for period in ("2012-13", "2013-14")])
+    # sitecustomize runs in every interpreter, the fork server's workers included.
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(_INJECT)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'site'}{os.pathsep}{FIXTURES.parent}"}
+    args = ["aggregate", str(inputs), "--out", str(tmp_path / "out"), "--no-cache", "--no-report"]
+    result = subprocess.run(
+        [sys.executable, "-m", "returns_kit", "--debug", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=FIXTURES.parent,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "8 returns included, 2 excluded" in result.stdout
+    assert result.stderr.count("Traceback (most recent call last)") == 2
+    import polars as pl
+
+    findings = pl.read_csv(tmp_path / "out" / "findings.csv")
+    assert findings.filter(pl.col("rule") == "X001").height == 2
+
+
+def test_a_defect_outside_one_file_is_one_line_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The period rules fail (a defect of ours): one line and exit 1; --debug the traceback."""
+    import returns_kit.rules.periods as periods
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("E06000001")
+
+    monkeypatch.setattr(periods, "period_findings", broken)
+    earlier, current = _returns(tmp_path, ("E06000001", "2012-13"), ("E06000001", "2013-14"))
+    args = ["validate", str(current), "--previous", str(earlier)]
+    code, _, err = run(args, capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "internal error (KeyError)" in err and "--debug" in err and "E06000001" not in err
+    code, _, err = run(["--debug", *args], capsys)
+    assert code == 1 and "Traceback (most recent call last)" in err

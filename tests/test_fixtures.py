@@ -33,7 +33,8 @@ def test_every_catalogued_rule_but_the_period_rules_has_an_invalid_fixture() -> 
     from returns_kit.rules.catalogue import RULES
 
     planted = {name.split("/")[1].split(".")[0] for name in EXPECTED if name.startswith("invalid")}
-    assert planted == {rule for rule in RULES if not rule.startswith("P")}
+    # X001 (internal error) is a defect of ours, so no file may trigger it: test_cli injects it.
+    assert planted == {rule for rule in RULES if not rule.startswith(("P", "X"))}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

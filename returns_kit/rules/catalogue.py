@@ -250,6 +250,14 @@ _RULES = [
         "An explanation names a rule that does not exist or is not a query.",
         "returns_kit",
     ),
+    Rule(
+        "X001",
+        "internal-error",
+        ERROR,
+        "returns_kit failed on this file: a defect of returns_kit, not of the file; please "
+        "report it (--debug shows the traceback).",
+        "returns_kit",
+    ),
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
