@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from returns_kit.atomic import write_atomically
 from returns_kit.findings import Finding, Severity
 from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
@@ -294,17 +294,9 @@ def _clean(text: str) -> str:
 
 
 def _write(workbook: Any, out: Path) -> None:
-    """Save to a temporary file beside ``out``, then rename it into place: ``out`` is
-    either the complete copy or what it was before, never half written."""
-    handle, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx.tmp", dir=out.parent)
-    os.close(handle)
-    temporary = Path(name)
+    """Save beside ``out``, then rename it into place: ``out`` is either the complete copy
+    or what it was before, never half written; made with the umask, like any new file."""
     try:
-        workbook.save(temporary)
-        os.replace(temporary, out)
+        write_atomically(out, workbook.save)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise AnnotateError(f"The annotated copy could not be written to {out}: {exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
