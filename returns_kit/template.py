@@ -221,8 +221,13 @@ def _validation(spec: FieldSpec, lists: _Lists) -> Any:
     kind = _kind_text(spec)
     options: dict[str, Any] = {}
     if spec.kind == "code":
-        options = {"type": "list", "formula1": lists.range_for(spec)}
-        expected = "Choose an entry from the list, or type a code or its label."
+        # A warning, not a stop: the list offers "CODE: label", and a code or a label typed
+        # on its own, which the validator accepts as well, must not be refused.
+        options = {"type": "list", "formula1": lists.range_for(spec), "errorStyle": "warning"}
+        expected = (
+            "Choose an entry from the list. A code or its label typed on its own is accepted "
+            "too: choose Yes (or OK) to keep it."
+        )
     elif spec.kind in ("integer", "number", "money"):
         options = {"type": "whole" if spec.kind == "integer" else "decimal"}
         if spec.minimum is not None:
@@ -243,8 +248,9 @@ def _validation(spec: FieldSpec, lists: _Lists) -> Any:
         # Free text: no check, only the description shown when the cell is selected.
         expected = ""
     if options:
-        options |= {
+        options = {
             "errorStyle": "stop",
+            **options,
             "showErrorMessage": True,
             "errorTitle": _clip(spec.name, _TITLE_LIMIT),
             "error": _clip(f"{expected} {spec.name}: {spec.description}"),

@@ -7,6 +7,7 @@ import html
 import os
 import re
 import shutil
+import stat
 import subprocess
 import zipfile
 from collections import Counter
@@ -226,7 +227,10 @@ def test_every_code_cell_has_one_dropdown_entry_per_code(template: Path) -> None
             assert (cell_range.min_row, cell_range.max_row) == (2, last), (name, field.name)
             assert field.description[:100] in dv.prompt
             if field.kind == "code":
-                assert dv.type == "list"
+                # A code or label typed on its own is accepted, so the list only warns.
+                assert dv.type == "list" and dv.errorStyle == "warning"
+            elif field.kind != "text":
+                assert dv.errorStyle == "stop"
     dropdowns = _dropdowns(template)
     codes = {
         (name, field.name): field
@@ -513,3 +517,15 @@ def test_a_sheet_named_like_the_templates_but_not_its_is_reported(
     path = tmp_path / "own.xlsx"
     wb.save(path)
     assert [(f.rule, f.sheet) for f in validate_file(path).findings] == [("F006", sheet)]
+
+
+def test_the_template_follows_the_umask(tmp_path: Path) -> None:
+    """Like any file a program makes: 0o666 less the umask, written whole or not at all."""
+    out = tmp_path / "t.xlsx"
+    previous = os.umask(0o027)
+    try:
+        build_template(COUNCIL, PERIOD, out)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["t.xlsx"]
