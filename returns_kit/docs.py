@@ -70,7 +70,8 @@ def sheets_page() -> str:
         "",
         "Derived from the JSON Schemas in `schemas/`. Column names are matched "
         "case-insensitively, with spaces and hyphens folded to `_`. Code cells accept the "
-        "code or its label, in any case.",
+        "code, its label, or the template's drop-down entry (`HOME_CARE: Home care`), in any "
+        "case.",
         "",
     ]
     for spec in sheet_specs().values():
