@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from returns_kit.atomic import write_atomically
 from returns_kit.findings import Finding, Severity
 from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
+from returns_kit.sheet_layout import font, page_setup, row_height, width_for
 from returns_kit.workbook.container import inspect_container
 
 #: The fill of a marked cell, by the severity of its most serious finding.
@@ -39,8 +40,15 @@ AUTHOR = "returns_kit"
 FINDINGS_SHEET = "Findings"
 #: The name of the findings sheet when the workbook already has a sheet called "Findings".
 FINDINGS_SHEET_ALTERNATIVE = "Findings (returns_kit)"
-HEADER = ("severity", "rule", "name", "sheet", "cell", "scope", "explained", "message")
-_WIDTHS = (10, 8, 28, 16, 8, 36, 10, 100)
+#: The Findings sheet's columns: the message comes straight after the link to its cell,
+#: where it is read; scope and explained, which few findings have, come last.
+HEADER = ("severity", "rule", "name", "sheet", "cell", "message", "scope", "explained")
+#: The message column's width in characters: wrapped there, a message reads in lines of
+#: about 90 characters, and the sheet fits a 1280-pixel screen at 100%.
+MESSAGE_WIDTH = 80.0
+#: Widest a column other than the message's is made; longer values wrap.
+_MAX_WIDTH = 30.0
+_LINK_COLUMN, _MESSAGE_COLUMN = HEADER.index("cell") + 1, HEADER.index("message") + 1
 #: Rules that mean the validator could not open the file: there is nothing to mark.
 _REFUSED = frozenset({"F001", "F002", "F003"})
 
@@ -207,7 +215,7 @@ def _comment_size(text: str) -> tuple[int, int]:
 
 
 def _add_findings_sheet(workbook: Any, findings: list[Finding]) -> Any:
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.hyperlink import Hyperlink
 
@@ -223,34 +231,48 @@ def _add_findings_sheet(workbook: Any, findings: list[Finding]) -> Any:
             number += 1
     ws = workbook.create_sheet(title, 0)
 
-    bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     for column, heading in enumerate(HEADER, start=1):
-        _put(ws, 1, column, heading).font = bold
+        _put(ws, 1, column, heading).font = font(bold=True)
+    rows: list[tuple[str | None, ...]] = []
     for row, (item, sheet) in enumerate(located, start=2):
         explained = None if item.explained is None else ("yes" if item.explained else "no")
-        values = (
+        values: tuple[str | None, ...] = (
             item.severity.value,
             item.rule,
             _rule_name(item.rule) or None,
             item.sheet,
             item.cell,
+            item.message,
             item.scope,
             explained,
-            item.message,
         )
+        rows.append(values)
         for column, value in enumerate(values, start=1):
-            _put(ws, row, column, value)
+            cell = _put(ws, row, column, value)
+            cell.font = font()
+            cell.alignment = wrap
         colour = FILLS[item.severity]
         ws.cell(row, 1).fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-        ws.cell(row, 8).alignment = Alignment(wrap_text=True, vertical="top")
         if item.cell is not None and sheet is not None and _target(sheet, item.cell) is not None:
-            link = ws.cell(row, 5)
+            link = ws.cell(row, _LINK_COLUMN)
             # An internal link (a location, not a target): a target "#Sheet!A1" is written as
             # an external relationship, which LibreOffice resolves against the file's path.
             link.hyperlink = Hyperlink(ref=link.coordinate, location=_reference(sheet, item.cell))
             link.style = "Hyperlink"
-    for column, width in enumerate(_WIDTHS, start=1):
+            # The built-in Hyperlink style names Calibri; keep the sheet in one font.
+            link.font = font(underline="single", color="0563C1")
+            link.alignment = wrap
+    widths = _widths(rows)
+    for column, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = width
+    for row, values in enumerate(rows, start=2):
+        # LibreOffice does not size a row to its wrapped text when it opens a file.
+        ws.row_dimensions[row].height = row_height(
+            (None if value is None else _clean(value), width)
+            for value, width in zip(values, widths, strict=True)
+        )
+    page_setup(ws, widths, title_rows="1:1")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(HEADER))}{len(findings) + 1}"
 
@@ -268,6 +290,20 @@ def _add_findings_sheet(workbook: Any, findings: list[Finding]) -> Any:
     # openpyxl does not keep formulas' saved results: have them worked out on opening.
     workbook.calculation.fullCalcOnLoad = True
     return ws
+
+
+def _widths(rows: list[tuple[str | None, ...]]) -> list[float]:
+    """Column widths in characters: the message's fixed (it wraps), the others as wide as
+    their heading and values, up to :data:`_MAX_WIDTH`."""
+    widths = []
+    for column, heading in enumerate(HEADER):
+        if column + 1 == _MESSAGE_COLUMN:
+            widths.append(MESSAGE_WIDTH)
+            continue
+        values = [_clean(row[column] or "") for row in rows]
+        fitted = max(width_for(values), width_for([heading], bold=True))
+        widths.append(min(fitted, _MAX_WIDTH))
+    return widths
 
 
 def _reference(ws: Any, address: str) -> str:
@@ -294,17 +330,9 @@ def _clean(text: str) -> str:
 
 
 def _write(workbook: Any, out: Path) -> None:
-    """Save to a temporary file beside ``out``, then rename it into place: ``out`` is
-    either the complete copy or what it was before, never half written."""
-    handle, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".xlsx.tmp", dir=out.parent)
-    os.close(handle)
-    temporary = Path(name)
+    """Save beside ``out``, then rename it into place: ``out`` is either the complete copy
+    or what it was before, never half written; made with the umask, like any new file."""
     try:
-        workbook.save(temporary)
-        os.replace(temporary, out)
+        write_atomically(out, workbook.save)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise AnnotateError(f"The annotated copy could not be written to {out}: {exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -1,7 +1,8 @@
 """The cell grammar: how a cell's text becomes a typed value, as the spec allows.
 
 The spec accepts `1234`, `1234.0` and `"1,234"` for whole numbers, `£1,234.50`
-for money, a code or its label in any case for code lists, and dates as date
+for money, a code, its label or the template's drop-down entry (`HOME_CARE: Home care`)
+in any case for code lists, and dates as date
 cells, ISO text, UK `dd/mm/yyyy` text or spreadsheet serial numbers. The regular
 expressions here are shared by the vectorised checks (:mod:`returns_kit.compile`)
 and by :func:`coerce`, the plain-Python reading of one cell that the tests use,
@@ -63,12 +64,39 @@ def fold(text: str) -> str:
     return _FOLD_RE.sub("_", text.strip(WHITESPACE).lower())
 
 
+def same_code(code: str, label: str) -> bool:
+    """Whether ``label`` only spells ``code`` again (in other case, or as the same number),
+    so that a list offering both would offer one choice twice.
+
+    >>> same_code("UNKNOWN", "Unknown"), same_code("1.0", "1"), same_code("Y", "Yes")
+    (True, True, False)
+    """
+    if label.casefold() == code.casefold():
+        return True
+    try:
+        return float(label) == float(code)
+    except ValueError:
+        return False
+
+
+def dropdown_entry(code: str, label: str) -> str:
+    """The template's drop-down entry for a code: the code and its label in one entry, which
+    the reader takes as the code.
+
+    >>> dropdown_entry("HOME_CARE", "Home care"), dropdown_entry("UNKNOWN", "Unknown")
+    ('HOME_CARE: Home care', 'UNKNOWN')
+    """
+    return code if same_code(code, label) else f"{code}: {label}"
+
+
 @cache
 def code_lookup(spec: FieldSpec) -> dict[str, str]:
-    """Folded code or label -> code, for a code field."""
+    """Folded code, label or drop-down entry (``CODE: label``) -> code, for a code field."""
     lookup: dict[str, str] = {}
     for code, label in spec.codes:
         lookup.setdefault(fold(label), code)
+    for code, label in spec.codes:
+        lookup.setdefault(fold(dropdown_entry(code, label)), code)
     for code, _ in spec.codes:
         lookup[fold(code)] = code
     return lookup

@@ -324,7 +324,8 @@ def _finding(
     table: Table, spec: FieldSpec, kind: Failure, text: str | None, row: int, cell: str
 ) -> Finding:
     name = spec.name
-    value = shown(text, identifier=spec.identifier)
+    # About holds the council's own details, not a client's: its contact address is shown.
+    value = shown(text, identifier=spec.identifier, work_email=table.spec.layout == "fields")
     if kind is Failure.BLANK:
         message = f"{name} is blank; it is required."
     elif kind is Failure.RANGE:

@@ -70,7 +70,8 @@ def sheets_page() -> str:
         "",
         "Derived from the JSON Schemas in `schemas/`. Column names are matched "
         "case-insensitively, with spaces and hyphens folded to `_`. Code cells accept the "
-        "code or its label, in any case.",
+        "code, its label, or the template's drop-down entry (`HOME_CARE: Home care`), in any "
+        "case.",
         "",
     ]
     for spec in sheet_specs().values():
@@ -478,6 +479,11 @@ def aggregate_outputs_page() -> str:
         "replaced whole when the run succeeds. CSV text that a spreadsheet would take for a "
         "formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`. "
         "Rates are fractions (0.25 = 25%), rounded to 6 decimals; blank means not applicable.",
+        "",
+        "In `tables.xlsx` rates show as percentages, and a change between two rates "
+        "(`choice_rate_change`) in percentage points: its cell holds the points (14.6, shown "
+        "`+14.6 pts`) where the CSV and Parquet hold the fraction (0.146). Its `findings` and "
+        "`flags` sheets list errors first, then queries, warnings and info notes, each by rule.",
         "",
         "Exit status: 0 when every input was used, 1 when any was excluded or in conflict, 2 "
         "for a usage problem.",

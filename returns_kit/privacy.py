@@ -53,12 +53,25 @@ def identifier_kind(text: str) -> str | None:
     return None
 
 
-def shown(text: str | None, *, identifier: bool = False) -> str:
-    """How a finding may quote a cell: quoted and short, or withheld."""
+def shown(text: str | None, *, identifier: bool = False, work_email: bool = False) -> str:
+    """How a finding may quote a cell: quoted and short, or withheld.
+
+    ``work_email`` is for the council's own contact address (About's contact_email): an
+    officer's work address may be quoted back, so that they can see what is wrong with it;
+    anything else that looks like an identifier is still withheld.
+
+    >>> shown("returns@council"), shown("returns@council", work_email=True)
+    ('(value not shown)', '"returns@council"')
+    """
     if text is None or not text.strip():
         return "(blank)"
     value = text.strip()
-    if identifier or identifier_kind(value) or _DIGITS.search(value) or "@" in value:
+    kind = identifier_kind(value)
+    if work_email:
+        kind = None if kind == "an email address" else kind
+    elif "@" in value:
+        kind = kind or "an email address"
+    if identifier or kind or _DIGITS.search(value):
         return "(value not shown)"
     if len(value) > MAX_SHOWN:
         value = value[: MAX_SHOWN - 1] + "…"

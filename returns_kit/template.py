@@ -16,13 +16,22 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from returns_kit.cells import SERIAL_EPOCH, YEAR_MAX, YEAR_MIN
+from returns_kit.atomic import write_atomically
+from returns_kit.cells import SERIAL_EPOCH, YEAR_MAX, YEAR_MIN, dropdown_entry
 from returns_kit.periods import Period
 from returns_kit.reference import FIRST_PERIOD, Council, load_reference
 from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
+from returns_kit.sheet_layout import (
+    FONT_SIZE,
+    font,
+    page_setup,
+    row_height,
+    set_default_font,
+    width_for,
+)
 from returns_kit.synth.zips import FixedTimeZipFile
 
-__all__ = ["TemplateError", "build_template"]
+__all__ = ["TemplateError", "build_template", "is_template_sheet"]
 
 INSTRUCTIONS_SHEET = "Instructions"
 #: The hidden sheet holding the code lists that the drop-downs read.
@@ -52,6 +61,31 @@ _KIND_WORDS = {
 }
 
 
+#: The first words of the Instructions sheet's title, by which the validator knows it.
+TITLE_START = "Personal budgets monitoring return"
+
+
+def is_template_sheet(name: str, first_row: list[str | None]) -> bool:
+    """Whether a sheet that is not part of the return is one the template adds itself, known
+    by its name and its first row: the guide (Instructions, titled as the template titles
+    it) or the code lists (Lists, headed by code columns of the return). The validator
+    passes over these without a word: a return made from the template has no finding."""
+    cells = [cell.strip() for cell in first_row if cell is not None and cell.strip()]
+    if not cells:
+        return False
+    if name.strip().casefold() == INSTRUCTIONS_SHEET.casefold():
+        return cells[0].startswith(TITLE_START)
+    if name.strip().casefold() == LISTS_SHEET.casefold():
+        code_fields = {
+            field.name
+            for spec in sheet_specs().values()
+            for field in spec.fields
+            if field.kind == "code"
+        }
+        return all(cell in code_fields for cell in cells)
+    return False
+
+
 class TemplateError(Exception):
     """The council or period cannot have a template, or the output is not an .xlsx file."""
 
@@ -76,6 +110,7 @@ def build_template(council_code: str, period: str, out: Path) -> None:
 
     specs = sheet_specs()
     wb = Workbook()
+    set_default_font(wb)
     wb.properties.creator = CREATOR
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
@@ -93,9 +128,15 @@ def build_template(council_code: str, period: str, out: Path) -> None:
     for name, spec in specs.items():
         if spec.layout == "table":
             _write_table(sheets[name], spec, lists)
+    page_setup(lists.ws, [d.width for d in lists.ws.column_dimensions.values()])
+
     # Not wb.save(): it stamps "modified" with the clock; the zip's member times are fixed too.
-    with FixedTimeZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).save()
+    # Written beside OUT and renamed into place, so OUT is never left half written.
+    def write(path: Path) -> None:
+        with FixedTimeZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            ExcelWriter(wb, archive).save()
+
+    write_atomically(out, write)
 
 
 def _period(text: str) -> Period:
@@ -134,35 +175,33 @@ def _council(code: str, when: Period) -> Council:
 
 
 class _Lists:
-    """The hidden sheet of code lists: one column per code list, codes first, then labels."""
+    """The hidden sheet of code lists: one column per code list, one entry per code."""
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self._ranges: dict[tuple[tuple[str, str], ...], str] = {}
 
     def range_for(self, spec: FieldSpec) -> str:
-        """The absolute reference (``Lists!$A$2:$A$5``) of ``spec``'s codes and labels."""
+        """The absolute reference (``Lists!$A$2:$A$5``) of ``spec``'s drop-down entries."""
         from openpyxl.utils import get_column_letter
 
         if spec.codes not in self._ranges:
             column = len(self._ranges) + 1
             letter = get_column_letter(column)
             entries = _choices(spec)
-            header = self.ws.cell(row=1, column=column, value=spec.name)
-            header.font = _bold()
+            _put(self.ws, 1, column, spec.name, bold=True)
             for row, entry in enumerate(entries, start=2):
-                self.ws.cell(row=row, column=column, value=entry).number_format = TEXT_FORMAT
-            self.ws.column_dimensions[letter].width = min(max(map(len, entries)) + 2, 60)
+                _put(self.ws, row, column, entry).number_format = TEXT_FORMAT
+            self.ws.column_dimensions[letter].width = width_for(entries)
             last = len(entries) + 1
             self._ranges[spec.codes] = f"{LISTS_SHEET}!${letter}$2:${letter}${last}"
         return self._ranges[spec.codes]
 
 
 def _choices(spec: FieldSpec) -> list[str]:
-    """The codes, then the labels that differ from their code other than in case."""
-    # Excel's list check ignores case, so UNKNOWN's label "Unknown" would only repeat it.
-    labels = [label for code, label in spec.codes if label.casefold() != code.casefold()]
-    return [*spec.code_list, *labels]
+    """One entry per code, with its label where the label says more (``HOME_CARE: Home
+    care``): the reader takes each entry as its code."""
+    return [dropdown_entry(code, label) for code, label in spec.codes]
 
 
 def _clip(text: str, limit: int = _MESSAGE_LIMIT) -> str:
@@ -182,8 +221,13 @@ def _validation(spec: FieldSpec, lists: _Lists) -> Any:
     kind = _kind_text(spec)
     options: dict[str, Any] = {}
     if spec.kind == "code":
-        options = {"type": "list", "formula1": lists.range_for(spec)}
-        expected = "Choose a code or its label from the list."
+        # A warning, not a stop: the list offers "CODE: label", and a code or a label typed
+        # on its own, which the validator accepts as well, must not be refused.
+        options = {"type": "list", "formula1": lists.range_for(spec), "errorStyle": "warning"}
+        expected = (
+            "Choose an entry from the list. A code or its label typed on its own is accepted "
+            "too: choose Yes (or OK) to keep it."
+        )
     elif spec.kind in ("integer", "number", "money"):
         options = {"type": "whole" if spec.kind == "integer" else "decimal"}
         if spec.minimum is not None:
@@ -204,8 +248,9 @@ def _validation(spec: FieldSpec, lists: _Lists) -> Any:
         # Free text: no check, only the description shown when the cell is selected.
         expected = ""
     if options:
-        options |= {
+        options = {
             "errorStyle": "stop",
+            **options,
             "showErrorMessage": True,
             "errorTitle": _clip(spec.name, _TITLE_LIMIT),
             "error": _clip(f"{expected} {spec.name}: {spec.description}"),
@@ -238,16 +283,30 @@ def _number_format(spec: FieldSpec) -> str | None:
 
 # --- the sheets ---------------------------------------------------------------------------
 
+#: Column widths (in characters) of the Instructions sheet: sheet, column, required, type,
+#: meaning, allowed codes. 165 characters fit a 1280-pixel screen at 100% beside the row
+#: numbers, and an A4 landscape page at 85%.
+INSTRUCTIONS_WIDTHS = (12.0, 23.0, 9.0, 23.0, 56.0, 42.0)
+#: The guide paragraphs span the first five columns: lines short enough to read.
+_GUIDE_COLUMNS = 5
+_TITLE_SIZE = 14
+
 
 def _bold() -> Any:
-    from openpyxl.styles import Font
+    return font(bold=True)
 
-    return Font(bold=True)
+
+def _put(ws: Any, row: int, column: int, value: Any, *, bold: bool = False) -> Any:
+    """Write ``value`` in the named font (a cell with no font of its own is shown by
+    LibreOffice in a serif default)."""
+    cell = ws.cell(row=row, column=column, value=value)
+    cell.font = font(bold=bold)
+    return cell
 
 
 def _header(ws: Any, names: tuple[str, ...] | list[str]) -> None:
     for column, name in enumerate(names, start=1):
-        ws.cell(row=1, column=column, value=name).font = _bold()
+        _put(ws, 1, column, name, bold=True)
     ws.freeze_panes = "A2"
 
 
@@ -263,16 +322,21 @@ def _write_about(
     }
     _header(ws, ["field", "value"])
     for row, field in enumerate(spec.fields, start=2):
-        ws.cell(row=row, column=1, value=field.name)
-        cell = ws.cell(row=row, column=2, value=known.get(field.name))
+        _put(ws, row, 1, field.name)
+        cell = _put(ws, row, 2, known.get(field.name))
         number_format = _number_format(field)
         if number_format is not None:
             cell.number_format = number_format
         validation = _validation(field, lists)
         validation.add(cell.coordinate)
         ws.add_data_validation(validation)
-    ws.column_dimensions["A"].width = max(len(name) for name in spec.field_names) + 4
-    ws.column_dimensions["B"].width = max(len(council.name) + 4, 40)
+    widths = (
+        width_for(spec.field_names, least=12) + 2,
+        max(width_for([council.name, "name.surname@council.gov.uk"]) + 4, 40),
+    )
+    for letter, width in zip("AB", widths, strict=True):
+        ws.column_dimensions[letter].width = width
+    page_setup(ws, widths)
 
 
 def _write_table(ws: Any, spec: SheetSpec, lists: _Lists) -> None:
@@ -284,22 +348,26 @@ def _write_table(ws: Any, spec: SheetSpec, lists: _Lists) -> None:
         rows = _budget_keys(spec)
         for row, key in enumerate(rows, start=2):
             for column, value in enumerate(key, start=1):
-                ws.cell(row=row, column=column, value=value).number_format = TEXT_FORMAT
+                _put(ws, row, column, value).number_format = TEXT_FORMAT
         last = len(rows) + 1
     else:
         last = (CLIENTS_ROWS if spec.name == "Clients" else TABLE_ROWS) + 1
+    widths = []
     for column, field in enumerate(spec.fields, start=1):
         letter = get_column_letter(column)
         dimension = ws.column_dimensions[letter]
         dimension.width = _width(field)
+        widths.append(dimension.width)
         # A column style, not styled empty cells: Excel and LibreOffice give it to each cell
         # typed into the column, and the file stays small.
+        dimension.font = font()
         number_format = _number_format(field)
         if number_format is not None:
             dimension.number_format = number_format
         validation = _validation(field, lists)
         validation.add(f"{letter}2:{letter}{last}")
         ws.add_data_validation(validation)
+    page_setup(ws, widths, title_rows="1:1")
 
 
 def _budget_keys(spec: SheetSpec) -> list[tuple[str, ...]]:
@@ -311,19 +379,46 @@ def _budget_keys(spec: SheetSpec) -> list[tuple[str, ...]]:
 
 
 def _width(field: FieldSpec) -> float:
-    longest = max([len(field.name), *map(len, field.code_list)])
+    """Wide enough for the heading and for every drop-down entry or an example value."""
+    texts = [field.name, *_choices(field)] if field.kind == "code" else [field.name]
     if field.kind == "date":
-        longest = max(longest, len("2014-03-31"))
-    return float(min(max(longest + 3, 12), 40))
+        texts.append("2014-03-31")
+    return float(min(max(width_for(texts, least=12), width_for([field.name], bold=True)), 70))
+
+
+def _wrapped(ws: Any, row: int, column: int, value: Any, *, bold: bool = False) -> Any:
+    from openpyxl.styles import Alignment
+
+    cell = _put(ws, row, column, value, bold=bold)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _spanning(
+    ws: Any, row: int, first: int, last: int, text: str, *, size: float = FONT_SIZE
+) -> None:
+    """``text`` wrapped across columns ``first`` to ``last`` (merged), its row as tall as
+    its lines."""
+    from openpyxl.styles import Alignment
+
+    if last > first:
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+    cell = ws.cell(row=row, column=first, value=text)
+    bold = size != FONT_SIZE
+    cell.font = font(bold=bold, size=size)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    width = sum(INSTRUCTIONS_WIDTHS[first - 1 : last])
+    ws.row_dimensions[row].height = row_height([(text, width)], bold=bold, size=size)
 
 
 def _write_instructions(
     ws: Any, specs: dict[str, SheetSpec], code: str, council: Council, when: Period
 ) -> None:
-    """A short guide, the sheets, and every column with its type, meaning and codes."""
-    from openpyxl.styles import Alignment, Font
+    """A short guide, the sheets, and every column with its type, meaning and codes.
 
-    wrap = Alignment(wrap_text=True, vertical="top")
+    Every row of wrapped text is given the height its text needs in the column widths
+    set here (LibreOffice does not size them when it opens the file), so every word shows
+    on screen and in print."""
     version = specs["About"].field("schema_version").code_list[0]
     snapshot = when.snapshot
     guide = [
@@ -338,44 +433,39 @@ def _write_instructions(
         "rows, writing 0 where there is nobody; people_total is the sum of the six budget "
         "types. On Services, add one row for each service type and arrangement that anyone "
         "receives. Clients and Explanations are optional.",
-        "Code cells take a code or its label: choose from the drop-down list. Do not rename, "
-        "reorder or delete sheets or columns. Check the file with: returns validate FILE",
+        "Code cells take an entry from the drop-down list (such as HOME_CARE: Home care), or "
+        "a code or its label typed in. Do not rename, reorder or delete sheets or columns. "
+        "Check the file with: returns validate FILE",
     ]
-    title = ws.cell(
-        row=1,
-        column=1,
-        value=f"Personal budgets monitoring return {version}: {council.name} ({code}), {when}",
+    _spanning(
+        ws,
+        1,
+        1,
+        _GUIDE_COLUMNS,
+        f"{TITLE_START} {version}: {council.name} ({code}), {when}",
+        size=_TITLE_SIZE,
     )
-    title.font = Font(bold=True, size=14)
     row = 3
     for paragraph in guide:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
-        cell = ws.cell(row=row, column=1, value=paragraph)
-        cell.alignment = wrap
-        ws.row_dimensions[row].height = 15 * (1 + len(paragraph) // 150)
+        _spanning(ws, row, 1, _GUIDE_COLUMNS, paragraph)
         row += 1
 
     row += 1
     for column, heading in enumerate(["sheet", "required", "what it holds"], start=1):
-        ws.cell(row=row, column=column, value=heading).font = _bold()
+        _put(ws, row, column, heading, bold=True)
     for spec in specs.values():
         row += 1
-        ws.cell(row=row, column=1, value=spec.name)
-        ws.cell(row=row, column=2, value="yes" if spec.required else "no")
-        ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=6)
-        ws.cell(row=row, column=3, value=spec.description).alignment = wrap
-        ws.row_dimensions[row].height = 15 * (1 + len(spec.description) // 120)
+        _wrapped(ws, row, 1, spec.name)
+        _wrapped(ws, row, 2, "yes" if spec.required else "no")
+        _spanning(ws, row, 3, len(INSTRUCTIONS_WIDTHS), spec.description)
 
     row += 2
     for column, heading in enumerate(INSTRUCTIONS_COLUMNS, start=1):
-        ws.cell(row=row, column=column, value=heading).font = _bold()
+        _put(ws, row, column, heading, bold=True)
     for spec in specs.values():
         for field in spec.fields:
             row += 1
-            codes = "\n".join(
-                code if label.casefold() == code.casefold() else f"{code} ({label})"
-                for code, label in field.codes
-            )
+            codes = "\n".join(dropdown_entry(code, label) for code, label in field.codes)
             values = [
                 spec.name,
                 field.name,
@@ -385,9 +475,13 @@ def _write_instructions(
                 codes or None,
             ]
             for column, value in enumerate(values, start=1):
-                ws.cell(row=row, column=column, value=value).alignment = wrap
-    for letter, width in zip("ABCDEF", (14, 26, 10, 22, 70, 55), strict=True):
+                _wrapped(ws, row, column, value)
+            ws.row_dimensions[row].height = row_height(
+                zip(values, INSTRUCTIONS_WIDTHS, strict=True)
+            )
+    for letter, width in zip("ABCDEF", INSTRUCTIONS_WIDTHS, strict=True):
         ws.column_dimensions[letter].width = width
+    page_setup(ws, INSTRUCTIONS_WIDTHS)
 
 
 #: The headings of the Instructions sheet's table of columns.

@@ -24,6 +24,7 @@ from returns_kit.rules.ran import RulesRun
 from returns_kit.rules.registry import run_rules
 from returns_kit.schema import sheet_specs
 from returns_kit.summary import summarise
+from returns_kit.template import INSTRUCTIONS_SHEET, LISTS_SHEET, is_template_sheet
 from returns_kit.thresholds import Thresholds
 from returns_kit.workbook.container import Limits, inspect_container
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
@@ -145,6 +146,7 @@ def _validate(
     if not isinstance(reader, WorkbookReader):
         return Validated(FileReport(str(path), [reader]))
     matched, findings = _match_sheets(reader.sheet_names)
+    findings = [item for item in findings if not _template_sheet(reader, item)]
     context = ReturnContext(reference=reference, thresholds=thresholds)
     for canonical, written in matched.items():
         raw = reader.read(written)
@@ -158,14 +160,9 @@ def _validate(
             continue
         if not spec.required and table.frame.height == 0:
             # An optional sheet left as the template gave it: not sent, rather than sent
-            # with nobody in it (which would contradict every count in Budgets).
-            findings.append(
-                finding(
-                    "F006",
-                    f"The optional {canonical} sheet has no rows, so it is treated as not sent.",
-                    sheet=canonical,
-                )
-            )
+            # with nobody in it (which would contradict every count in Budgets). Nothing
+            # to report: the template carries both optional sheets, and most councils
+            # leave them empty.
             continue
         unreadable = dict(container.unreadable_cells.get(written, ()))
         checked = check_table(table, unreadable)
@@ -186,6 +183,18 @@ def _validate(
     return Validated(report, summarise(context) if report.valid else None, given)
 
 
+def _template_sheet(reader: WorkbookReader, item: Finding) -> bool:
+    """Whether ``item`` is the F006 of a sheet the template adds (its guide or code lists)."""
+    if item.rule != "F006" or item.sheet is None:
+        return False
+    if item.sheet.strip().casefold() not in TEMPLATE_SHEETS:
+        return False
+    raw = reader.read(item.sheet)
+    if not isinstance(raw, RawSheet) or raw.frame.height == 0:
+        return False
+    return is_template_sheet(item.sheet, list(raw.frame.row(0)))
+
+
 def _read_about(context: ReturnContext) -> None:
     about = context.sheet("About")
     if about is None or about.typed.height == 0:
@@ -202,6 +211,9 @@ def _without_shadowed(findings: list[Finding]) -> list[Finding]:
     identified = {(f.sheet, f.cell) for f in findings if f.rule == "C001"}
     return [f for f in findings if not (f.rule == "V001" and (f.sheet, f.cell) in identified)]
 
+
+#: The sheets the template adds besides the return's, folded as sheet names are matched.
+TEMPLATE_SHEETS = frozenset(name.casefold() for name in (INSTRUCTIONS_SHEET, LISTS_SHEET))
 
 _SHEET_ORDER = {name: index for index, name in enumerate(sheet_specs())}
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import re
 import shutil
+import stat
+import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.comments import Comment
+from openpyxl.utils import get_column_letter
 
 from returns_kit.annotate import (
     AUTHOR,
@@ -29,7 +33,9 @@ from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
 from returns_kit.validate import validate_file
 
-from .conftest import FIXTURES, libreoffice_convert
+from .conftest import FIXTURES, ROOT, libreoffice_convert
+
+SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "annotate"
 
 #: Fixtures with cell findings, sheet-level findings (B002, F006) and none (hartlepool).
 CASES = [
@@ -109,9 +115,9 @@ def test_findings_sheet_lists_the_report(name: str, annotated: Callable[[str], A
             RULES[item.rule].name,
             item.sheet,
             item.cell,
+            item.message,
             item.scope,
             explained,
-            item.message,
         )
 
 
@@ -195,6 +201,72 @@ def test_libreoffice_opens_the_copy(tmp_path: Path, annotated: Callable[[str], A
     assert "xlink:href=\"#'Budgets'.H2\"" in content
     assert content.count("<office:annotation") == 2
     assert "C003 clients-budgets-differ: dp_self_managed is 0" in content
+
+
+def test_findings_sheet_reads_message_after_the_link_wrapped(
+    annotated: Callable[[str], Annotated],
+) -> None:
+    """The message follows the link to its cell, wrapped in a column wide enough to read,
+    each row as tall as its message's lines, every cell in a named font."""
+    case = annotated("invalid/C003.xlsx")
+    listing = openpyxl.load_workbook(case.out).worksheets[0]
+    heading = [cell.value for cell in listing[1]]
+    assert heading.index("message") == heading.index("cell") + 1
+    message = get_column_letter(heading.index("message") + 1)
+    assert listing.column_dimensions[message].width >= 60
+    for row in listing.iter_rows(min_row=2):
+        cell = row[heading.index("message")]
+        assert cell.alignment.wrap_text
+        lines = len(cell.value) // 110 + 1  # at most about 110 characters a line
+        assert listing.row_dimensions[cell.row].height >= lines * 12
+    for row in listing.iter_rows():
+        for cell in row:
+            if cell.value is not None:
+                assert cell.font.name == "Arial", cell.coordinate
+    assert listing.sheet_properties.pageSetUpPr.fitToPage
+    assert listing.page_setup.orientation == "landscape"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_the_copy_follows_the_umask(
+    umask: int, tmp_path: Path, annotated: Callable[[str], Annotated]
+) -> None:
+    """Like --html and any file a program makes: 0o666 less the umask, not private 0o600."""
+    case = annotated("invalid/C003.xlsx")
+    out = tmp_path / "copy.xlsx"
+    previous = os.umask(umask)
+    try:
+        annotate(case.source, case.report, out)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_findings_sheet_printed_by_libreoffice(
+    tmp_path: Path, annotated: Callable[[str], Annotated]
+) -> None:
+    """The copy printed by LibreOffice: every word of every message is on the first pages.
+    Screenshots go to test-output/annotate/ for people to look at."""
+    case = annotated("invalid/C003.xlsx")
+    result = libreoffice_convert(case.out, "pdf", tmp_path)
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / f"{case.out.stem}.pdf"
+    text = subprocess.run(
+        ["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    printed = set(text.split())
+    for item in case.report.findings:
+        assert set(item.message.split()) <= printed, item.message
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("annotated-*.png"):
+        old.unlink()
+    subprocess.run(
+        ["pdftoppm", "-r", "80", "-l", "3", "-png", str(pdf), str(SCREENSHOTS / "annotated")],
+        check=True,
+    )
 
 
 # --- refusals ---------------------------------------------------------------------------------
@@ -314,9 +386,9 @@ def test_text_is_never_a_formula(tmp_path: Path) -> None:
     )
     annotate(source, report, tmp_path / "out.xlsx")
     listing = openpyxl.load_workbook(tmp_path / "out.xlsx")["Findings"]
-    assert listing["H2"].value == message and listing["H2"].data_type == "s"
+    assert listing["F2"].value == message and listing["F2"].data_type == "s"
     assert listing["D3"].value == "=1+1" and listing["D3"].data_type == "s"
-    assert listing["H3"].value == "Sheet \N{REPLACEMENT CHARACTER} odd"
+    assert listing["F3"].value == "Sheet \N{REPLACEMENT CHARACTER} odd"
     with zipfile.ZipFile(tmp_path / "out.xlsx") as archive:
         first = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in first and "<f " not in first

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 import shutil
+import stat
+import subprocess
+import zipfile
 from pathlib import Path
 
 import fastexcel
@@ -12,8 +17,10 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 
-from returns_kit.aggregate.xlsx import write_tables
+from returns_kit.aggregate.write import write_workbook
+from returns_kit.aggregate.xlsx import MAX_WIDTH, write_tables
 
 from .conftest import libreoffice_convert
 
@@ -88,3 +95,94 @@ def test_libreoffice_converts_it_without_error(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "tables.csv").read_text()
     assert "Somerset" in text and "A & B <c>" in text
+
+
+FLAGS = pl.DataFrame(
+    {
+        "period": ["2014-15", "2014-15", "2013-14", "2013-14", "2013-14"],
+        "council_code": ["E06000001", "E06000002", "E08000035", "E10000027", "E10000027"],
+        "rule": ["P005", "P005", "P001", "P002", "P001"],
+        "severity": ["info", "info", "query", "query", "query"],
+        "choice_rate_change": [None, -0.0204, 0.145853, 0.00159, 0.0],
+        "pb_rate_after": [0.5, 0.25, 0.572169, 0.330001, 0.33],
+        "message": [
+            "A note.",
+            "A note.",
+            "The personal budget rate rose from 41.5% in 2012-13 to 57.2% (+15.7 points). "
+            "Explain what changed for these people.",
+            "Suspected relabelling.",
+            "Rose.",
+        ],
+    }
+)
+
+
+def test_tables_xlsx_shows_changes_in_points_and_queries_first(tmp_path: Path) -> None:
+    """The choice-rate change is in points ("+14.6 pts"), not "14.6%"; queries come before
+    the P005 notes; each column is as wide as its values."""
+    path = tmp_path / "tables.xlsx"
+    write_workbook({"flags": FLAGS, "findings": FLAGS}, path)
+    book = openpyxl.load_workbook(path)
+    for name in ("flags", "findings"):
+        sheet = book[name]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert [(r[2], r[1]) for r in rows[1:]] == [
+            ("P001", "E08000035"),
+            ("P001", "E10000027"),
+            ("P002", "E10000027"),
+            ("P005", "E06000001"),
+            ("P005", "E06000002"),
+        ]
+        change = rows[0].index("choice_rate_change") + 1
+        assert [sheet.cell(row, change).value for row in range(2, 7)] == [
+            14.5853,
+            0.0,
+            0.159,
+            None,
+            -2.04,
+        ]
+        assert sheet.cell(2, change).number_format == '+0.0" pts";-0.0" pts";0.0" pts"'
+        after = rows[0].index("pb_rate_after") + 1
+        assert sheet.cell(2, after).number_format == "0.0%"
+        widths = {
+            heading: sheet.column_dimensions[get_column_letter(i)].width
+            for i, heading in enumerate(rows[0], start=1)
+        }
+        # The longest message, up to the widest column (longer text runs on past the edge).
+        assert widths["message"] == MAX_WIDTH < len(FLAGS["message"][2])
+        assert widths["period"] >= len("2014-15") and widths["rule"] >= len("rule")
+        assert widths["council_code"] >= len("council_code")
+        assert widths["choice_rate_change"] >= len("choice_rate_change")
+    # LibreOffice shows the change as points.
+    if shutil.which("soffice") is not None and shutil.which("pdftotext") is not None:
+        done = libreoffice_convert(path, "pdf", tmp_path)
+        assert done.returncode == 0, done.stderr
+        shown = subprocess.run(
+            ["pdftotext", "-layout", str(tmp_path / "tables.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "+14.6 pts" in shown and "-2.0 pts" in shown and "14.6%" not in shown
+
+
+def test_every_style_names_its_font(tmp_path: Path) -> None:
+    """A style that names no font is shown by LibreOffice in a serif default."""
+    path = tmp_path / "tables.xlsx"
+    write_tables({"councils": TABLE}, path, lambda c: c == "pb_rate")
+    styles = zipfile.ZipFile(path).read("xl/styles.xml").decode()
+    fonts = re.findall(r"<font>.*?</font>", styles)
+    assert fonts and all('<name val="Arial"/>' in font for font in fonts)
+    book = openpyxl.load_workbook(path)
+    assert {book["councils"].cell(row, 1).font.name for row in (1, 2)} == {"Arial"}
+
+
+def test_tables_xlsx_follows_the_umask(tmp_path: Path) -> None:
+    path = tmp_path / "tables.xlsx"
+    previous = os.umask(0o027)
+    try:
+        write_tables({"councils": TABLE}, path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["tables.xlsx"]

@@ -257,11 +257,34 @@ def _sweep(out: Path) -> None:
 
 def is_rate(column: str) -> bool:
     """Columns shown as percentages in tables.xlsx."""
-    return column.endswith(
-        ("_rate", "_share", "_before", "_after", "_min", "_median", "_max")
-    ) or column in ("choice_rate_change", "pb_rate_change")
+    return column.endswith(("_rate", "_share", "_before", "_after", "_min", "_median", "_max"))
+
+
+def is_points(column: str) -> bool:
+    """Columns holding a change between two rates, shown in percentage points in tables.xlsx
+    (a rate going from 41.5% to 56.1% is +14.6 points, not 14.6%)."""
+    return column.endswith("_rate_change")
+
+
+#: Tables of findings, which tables.xlsx lists most serious first.
+_BY_SEVERITY = ("findings", "flags")
+_SEVERITY_RANK = {"error": 0, "query": 1, "warning": 2, "info": 3}
+
+
+def most_serious_first(frame: pl.DataFrame) -> pl.DataFrame:
+    """Errors, then queries, warnings and info notes, each by rule; otherwise in the table's
+    own order. A national run's 152 P005 notes would otherwise come before its queries."""
+    if not {"severity", "rule"} <= set(frame.columns):
+        return frame
+    rank = pl.col("severity").replace_strict(_SEVERITY_RANK, default=len(_SEVERITY_RANK))
+    return frame.sort(rank, pl.col("rule"), maintain_order=True)
 
 
 def write_workbook(tables: dict[str, pl.DataFrame], path: Path) -> None:
-    """One sheet per table: bold frozen headings, rates as percentages, text never a formula."""
-    write_tables(tables, path, is_rate)
+    """One sheet per table: bold frozen headings, widths fitted, rates as percentages, changes
+    in points, findings most serious first, text never a formula."""
+    shown = {
+        name: most_serious_first(frame) if name in _BY_SEVERITY else frame
+        for name, frame in tables.items()
+    }
+    write_tables(shown, path, is_rate, is_points)

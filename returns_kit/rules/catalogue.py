@@ -55,7 +55,9 @@ _RULES = [
         "F006",
         "ignored-sheet",
         INFO,
-        "A sheet that is not part of the return, or an optional sheet with no rows, is ignored.",
+        "A sheet that is not part of the return is ignored. The template's own Instructions "
+        "and Lists sheets, and an optional sheet with no rows (not sent), are passed over "
+        "without a finding.",
         "returns_kit",
     ),
     Rule(

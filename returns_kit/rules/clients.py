@@ -21,7 +21,7 @@ from returns_kit.findings import Finding
 from returns_kit.measures import BUDGET_TYPES
 from returns_kit.privacy import identifier_rows
 from returns_kit.rules.budgets import KEY as BUDGET_KEY
-from returns_kit.rules.budgets import could_be, scope_of
+from returns_kit.rules.budgets import could_be, counted, repeated_keys, scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.registry import implements
@@ -152,8 +152,12 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
     for (age, reason, _), n in counts.items():
         totals[(age, reason)] = totals.get((age, reason), 0) + n
     columns = [name for name in ("people_total", *BUDGET_TYPES) if budgets.has(name)]
+    # A row given twice is B001's finding; its counts are not compared as well.
+    repeated = repeated_keys(budgets, BUDGET_KEY)
     for row in budgets.complete(*BUDGET_KEY).iter_rows(named=True):
         key = (row["age_band"], row["support_reason"])
+        if key in repeated:
+            continue
         for name in columns:
             given = row[name]
             if given is None or could_be(unread, (*key, None if name == "people_total" else name)):
@@ -165,8 +169,8 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
                 scope = scope_of(*key)
                 yield finding(
                     "C003",
-                    f"{name} is {given:,} here but the Clients sheet has {from_clients:,} "
-                    f"such people for {scope}.",
+                    f"{name} is {given:,} here but the Clients sheet has "
+                    f"{counted(from_clients, 'such person', 'such people')} for {scope}.",
                     **budgets.at(name, row[ROW]),
                     scope=scope,
                     evidence={"budgets": given, "clients": from_clients},
@@ -199,18 +203,20 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         .iter_rows()
     )
     seen = set()
+    # A service given on two rows is S001's finding; its people are not compared as well.
+    repeated = repeated_keys(services, SERVICE_KEY)
     for row in services.complete(*SERVICE_KEY).iter_rows(named=True):
         key = (row["service_type"], row["arrangement"])
         seen.add(key)
         from_clients = counts.get(key, 0)
-        if row["people"] is None or could_be(unread_clients, key):
+        if row["people"] is None or key in repeated or could_be(unread_clients, key):
             continue
         if row["people"] != from_clients:
             scope = scope_of(*key)
             yield finding(
                 "C004",
-                f"people is {row['people']:,} here but the Clients sheet has {from_clients:,} "
-                f"people receiving {scope}.",
+                f"people is {row['people']:,} here but the Clients sheet has "
+                f"{counted(from_clients)} receiving {scope}.",
                 **services.at("people", row[ROW]),
                 scope=scope,
                 evidence={"services": row["people"], "clients": from_clients},
@@ -221,7 +227,7 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         scope = scope_of(*key)
         yield finding(
             "C004",
-            f"The Clients sheet has {counts[key]:,} people receiving {scope} but Services has "
+            f"The Clients sheet has {counted(counts[key])} receiving {scope} but Services has "
             "no row for it.",
             sheet="Services",
             scope=scope,

@@ -14,6 +14,7 @@ import polars as pl
 
 from returns_kit.cells import WHITESPACE, fold
 from returns_kit.findings import Finding
+from returns_kit.privacy import shown
 from returns_kit.rules.catalogue import finding
 from returns_kit.schema import SheetSpec
 from returns_kit.workbook.reader import RawSheet, column_letter
@@ -177,10 +178,16 @@ def _map_headings(
             else:
                 found[name] = column
         elif name:
+            # The heading as typed, not as folded for matching ("Notes 2", not "notes_2"),
+            # unless it looks like personal data.
+            quoted = shown(text)
+            named = (
+                f"Column {quoted}" if quoted.startswith('"') else f"Column {column_letter(column)}"
+            )
             findings.append(
                 finding(
                     "F007",
-                    f'Column "{name}" is not part of the return and is ignored.',
+                    f"{named} is not part of the return and is ignored.",
                     sheet=sheet,
                     cell=cell,
                     row=header + 1,
