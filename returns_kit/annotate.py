@@ -26,6 +26,7 @@ from returns_kit.findings import Finding, Severity
 from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
 from returns_kit.sheet_layout import font, page_setup, row_height, width_for
+from returns_kit.wording import place
 from returns_kit.workbook.container import inspect_container
 
 #: The fill of a marked cell, by the severity of its most serious finding.
@@ -241,7 +242,7 @@ def _add_findings_sheet(workbook: Any, findings: list[Finding]) -> Any:
             item.severity.value,
             item.rule,
             _rule_name(item.rule) or None,
-            item.sheet,
+            place(item),  # "Whole workbook" or "Between periods", as the text and the page say
             item.cell,
             item.message,
             item.scope,

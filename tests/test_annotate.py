@@ -32,6 +32,7 @@ from returns_kit.findings import Finding, Severity
 from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
 from returns_kit.validate import validate_file
+from returns_kit.wording import place
 
 from .conftest import FIXTURES, ROOT, libreoffice_convert
 
@@ -105,7 +106,7 @@ def test_findings_sheet_lists_the_report(name: str, annotated: Callable[[str], A
     assert all(cell.font.bold for cell in listing[1])
     assert listing.freeze_panes == "A2"
     assert [[row[1], row[3], row[4]] for row in rows[1:]] == [
-        [f.rule, f.sheet, f.cell] for f in case.report.findings
+        [f.rule, place(f), f.cell] for f in case.report.findings
     ]
     for row, item in zip(rows[1:], case.report.findings, strict=True):
         explained = {None: None, True: "yes", False: "no"}[item.explained]
@@ -113,7 +114,7 @@ def test_findings_sheet_lists_the_report(name: str, annotated: Callable[[str], A
             item.severity.value,
             item.rule,
             RULES[item.rule].name,
-            item.sheet,
+            place(item),
             item.cell,
             item.message,
             item.scope,

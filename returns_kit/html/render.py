@@ -7,8 +7,6 @@ marked safe: they are SVG that returns_kit drew, with their text escaped by matp
 
 from __future__ import annotations
 
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from returns_kit import __version__
+from returns_kit.atomic import write_atomically
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -60,16 +59,9 @@ def render(template: str, **context: Any) -> str:
 
 def write_page(page: str, path: Path) -> None:
     """Write beside the destination, then rename: a reader never sees half a page."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(page)
-        # mkstemp makes the file private; a report is an ordinary file, as open() would make it.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(path), lambda temporary: _write_text(temporary, page))
+
+
+def _write_text(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        out.write(text)
