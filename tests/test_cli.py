@@ -451,7 +451,7 @@ def test_internal_error_in_a_subprocess(tmp_path: Path) -> None:
             cwd=FIXTURES.parent,
         )
         assert result.returncode == 1, result.stderr
-        assert "X001 internal-error" in result.stdout and "1 valid" in result.stdout
+        assert "X001 internal-error" in result.stdout and "1 accepted" in result.stdout
         assert "leaked" not in result.stdout
         assert ("Traceback" in result.stderr) == bool(debug), result.stderr
 
@@ -475,7 +475,7 @@ def test_internal_error_in_aggregate_workers(tmp_path: Path) -> None:
         cwd=FIXTURES.parent,
     )
     assert result.returncode == 1, result.stderr
-    assert "8 returns included, 2 excluded" in result.stdout
+    assert "8 returns included, 0 superseded, 2 excluded" in result.stdout
     assert result.stderr.count("Traceback (most recent call last)") == 2
     import polars as pl
 

@@ -33,6 +33,7 @@ from returns_kit.findings import Finding, Severity
 from returns_kit.measures import ReturnSummary
 from returns_kit.report import FileReport
 from returns_kit.rules.explanations import Explanation
+from returns_kit.rules.ran import RulesRun
 from returns_kit.thresholds import Thresholds
 
 #: Bump when the layout of an entry changes; older entries are then misses.
@@ -284,10 +285,31 @@ def _encode(
             "period": report.period,
             "council_name": report.council_name,
             "findings": [item.to_dict() for item in report.findings],
+            "rules_run": _encode_rules_run(report.rules_run),
         },
         "summary": None if summary is None else _encode_summary(summary),
         "explanations": [[item.rule, item.scope, item.text] for item in explanations],
     }
+
+
+def _encode_rules_run(ran: RulesRun) -> dict[str, Any]:
+    return {
+        "opened": ran.opened,
+        "present": sorted(ran.present),
+        "read": sorted(ran.read),
+        "previous": ran.previous,
+        "no_comparison": ran.no_comparison,
+    }
+
+
+def _decode_rules_run(data: dict[str, Any]) -> RulesRun:
+    return RulesRun(
+        opened=_typed(data["opened"], bool, False),
+        present=frozenset(_typed(name, str, False) for name in data["present"]),
+        read=frozenset(_typed(name, str, False) for name in data["read"]),
+        previous=_typed(data["previous"], bool, False),
+        no_comparison=_typed(data["no_comparison"], str),
+    )
 
 
 def _encode_summary(summary: ReturnSummary) -> dict[str, Any]:
@@ -341,6 +363,7 @@ def _decode(document: dict[str, Any]) -> Cached:
         council_code=_typed(data["council_code"], str),
         period=_typed(data["period"], str),
         council_name=_typed(data["council_name"], str),
+        rules_run=_decode_rules_run(data["rules_run"]),
     )
     explanations = [
         Explanation(_typed(rule, str, False), _typed(scope, str), _typed(text, str, False))
