@@ -86,7 +86,7 @@ def _codes(text: str) -> tuple[str, ...]:
 
 @cache
 def load_reference() -> Reference:
-    """The reference list shipped inside the package (provenance and licence in docs/reference-data.md)."""
+    """The reference list shipped inside the package (its source: docs/reference-data.md)."""
     text = resources.files("returns_kit").joinpath("data/councils.csv").read_text("utf-8")
     councils: dict[str, Council] = {}
     for row in csv.DictReader(text.splitlines()):

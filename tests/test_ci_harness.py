@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-_PROBE = '''
+_PROBE = """
 import pytest
 
 def test_needs_a_program():
@@ -15,7 +15,7 @@ def test_needs_a_program():
 
 def test_does_not_apply():
     pytest.skip("only where the file system is case-insensitive")
-'''
+"""
 
 
 def _run_probe(tmp_path: Path, required: bool) -> str:
