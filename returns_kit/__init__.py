@@ -40,7 +40,19 @@ __all__ = [
     "validate_files",
     "validate_pair",
 ]
-__version__ = "0.1.0"
+
+def _installed_version() -> str:
+    # One version, pyproject.toml's, read from the installed metadata; a source tree run
+    # without installing has none, and says so rather than claiming a release.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("returns_kit")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 #: Where each lazily imported public name lives.
 _LAZY = {

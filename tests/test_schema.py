@@ -81,3 +81,4 @@ def test_installed_wheel_carries_the_schemas(tmp_path: pytest.TempPathFactory) -
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"returns_kit/schemas/{stem}.json" for stem in SCHEMA_FILES} <= names
     assert "returns_kit/data/councils.csv" in names
+    assert "returns_kit/py.typed" in names  # type checkers read our annotations (PEP 561)
