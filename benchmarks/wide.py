@@ -1,7 +1,7 @@
 """Time and peak memory of `returns validate` on a large return with a wide sheet (past Z).
 
 A report, not a test. The return is a valid Kent return plus a "Workings" sheet of numbers
-from A to BH (60 columns), the kind of scratch sheet an officer keeps beside the return: it is
+from A to BH (60 columns, or ``--columns``), the kind of scratch sheet an officer keeps beside the return: it is
 ignored (F006, info), but measured like every sheet before calamine reads the workbook. Its
 rows are chosen so that the file is about ``--mb`` MB on disk, within every limit.
 
@@ -25,9 +25,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CACHE = HERE / ".cache"  # git-ignored
 COUNCIL, PERIOD = "E10000016", "2016-17"
-COLUMNS = 60
-#: Bytes on disk a Workings row takes once deflated (measured on the generator's own rows).
-ROW_BYTES_ON_DISK = 370
+#: Bytes on disk one cell of Workings takes once deflated (measured on the generator's own).
+CELL_BYTES_ON_DISK = 6.2
 
 
 def _letters(index: int) -> str:
@@ -39,9 +38,9 @@ def _letters(index: int) -> str:
     return letters
 
 
-def _workings_rows(rows: int, seed: int) -> bytes:
+def _workings_rows(rows: int, columns: int, seed: int) -> bytes:
     rng = random.Random(seed)
-    letters = [_letters(i) for i in range(COLUMNS)]
+    letters = [_letters(i) for i in range(columns)]
     out = [
         b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -56,8 +55,8 @@ def _workings_rows(rows: int, seed: int) -> bytes:
     return b"".join(out)
 
 
-def add_workings(source: Path, path: Path, rows: int, seed: int) -> None:
-    """``source`` plus a Workings sheet of ``rows`` rows by 60 columns, written to ``path``."""
+def add_workings(source: Path, path: Path, rows: int, columns: int, seed: int) -> None:
+    """``source`` plus a Workings sheet of ``rows`` by ``columns`` cells, written to ``path``."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
         for info in old.infolist():
             data = old.read(info)
@@ -79,11 +78,11 @@ def add_workings(source: Path, path: Path, rows: int, seed: int) -> None:
                     b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
                 )
             new.writestr(info.filename, data)
-        new.writestr("xl/worksheets/workings.xml", _workings_rows(rows, seed))
+        new.writestr("xl/worksheets/workings.xml", _workings_rows(rows, columns, seed))
 
 
-def ensure_workbook(mb: int, seed: int) -> Path:
-    path = CACHE / f"wide-{COUNCIL}-{mb}mb-seed{seed}.xlsx"
+def ensure_workbook(mb: int, columns: int, seed: int) -> Path:
+    path = CACHE / f"wide-{COUNCIL}-{mb}mb-{columns}cols-seed{seed}.xlsx"
     if path.exists():
         return path
     sys.path.insert(0, str(REPO))
@@ -94,9 +93,10 @@ def ensure_workbook(mb: int, seed: int) -> Path:
         base = Path(folder) / "base.xlsx"
         ret = generate_return(COUNCIL, PERIOD, seed=seed, people=27000, with_clients=True)
         write_xlsx(ret, base)
-        rows = max(1, (mb * 1024 * 1024 - base.stat().st_size) // ROW_BYTES_ON_DISK)
+        room = mb * 1024 * 1024 - base.stat().st_size
+        rows = max(1, int(room / (CELL_BYTES_ON_DISK * columns)))
         tmp = Path(folder) / "wide.xlsx"
-        add_workings(base, tmp, rows, seed)
+        add_workings(base, tmp, rows, columns, seed)
         tmp.replace(path)
     return path
 
@@ -125,9 +125,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=40, help="size of the return on disk")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--columns", type=int, default=60, help="Workings columns (26 or fewer: an ordinary sheet)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    path = ensure_workbook(args.mb, args.seed)
+    path = ensure_workbook(args.mb, args.columns, args.seed)
     with zipfile.ZipFile(path) as archive:
         inflated = sum(info.file_size for info in archive.infolist())
     runs = [run_once(path) for _ in range(args.runs)]

@@ -373,11 +373,7 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits) -> Container:
         if key in members:
             _refuse("F001", _MSG_DUPLICATE_PART)
         members[key] = info.filename
-    # The package's parts are parsed to find its sheets before the pass that inflates every
-    # part: look at each part's start first, so that no parser ever sees a DTD.
-    for info in infos:
-        _check_prolog(archive, info)
-    kind, package = _kind(archive, members)
+    kind, package = _kind(archive, infos, members)
     sheets = {member for _, member in package.sheets}
     hinted, far, tables = _stream_members(archive, infos, kind, limits, sheets)
     if kind == "xlsx":
@@ -391,7 +387,7 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits) -> Container:
 
 
 def _kind(
-    archive: zipfile.ZipFile, members: dict[str, str]
+    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], members: dict[str, str]
 ) -> tuple[Literal["xlsx", "ods"], Package]:
     """What the zip holds, from its parts (never from a word in a content type, which
     SheetJS, for one, declares for parts it never writes)."""
@@ -400,6 +396,10 @@ def _kind(
         _parse_member(archive, name, start)
 
     if "[content_types].xml" in members or "_rels/.rels" in members:
+        # The package's parts are parsed to find its sheets before the pass that inflates
+        # every part: look at each part's start first, so that no parser ever sees a DTD.
+        for info in infos:
+            _check_prolog(archive, info)
         package = read_package(members, parse)
         if package.macros:
             _refuse("F002", _MSG_MACRO)
