@@ -1172,3 +1172,52 @@ def test_a_tiny_ods_of_millions_of_cells_never_reaches_calamine(tmp_path: Path) 
     rule, peak = done.stdout.split()
     assert rule == "F003"
     assert int(peak) * (1 if sys.platform == "darwin" else 1024) < 500 * 1024 * 1024
+
+
+# --- wide sheets inside the limits ------------------------------------------------------------
+
+
+def test_a_wide_sheet_is_measured_streaming(tmp_path: Path) -> None:
+    # 60 columns (A to BH) by 80,000 rows, 4.8 million cells: within the limit, past Z. Its
+    # 130 MB of XML deflate to a few MB; the measure reads it in chunks, never whole (the
+    # reach check once held all of its text, and a full XML parse then took minutes).
+    letters = [openpyxl.utils.get_column_letter(column) for column in range(1, 61)]
+    path = tmp_path / "wide.xlsx"
+    source = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(path, "w") as new:
+        for info in old.infolist():
+            if info.filename != SHEET_PART:
+                new.writestr(info, old.read(info), zipfile.ZIP_DEFLATED)
+        info = zipfile.ZipInfo(SHEET_PART)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with new.open(info, "w") as member:
+            member.write(sheet_xml("").split(b"</sheetData>")[0])
+            for row in range(1, 80_001):
+                cells = "".join(f'<c r="{letter}{row}"><v>{row % 97}</v></c>' for letter in letters)
+                member.write(f'<row r="{row}">{cells}</row>'.encode())
+            member.write(b"</sheetData></worksheet>")
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(SHEET_PART).file_size > 120 * 1024 * 1024
+    code = textwrap.dedent(
+        """
+        import resource, sys
+        from pathlib import Path
+        from returns_kit.workbook.container import inspect_container
+        import polars  # loaded wherever validation runs; not the measure's own memory
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result = inspect_container(Path(sys.argv[1]))
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(result.kind, len(result.findings), after - before)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    kind, findings, grown = done.stdout.split()
+    assert (kind, findings) == ("xlsx", "0")
+    scale = 1 if sys.platform == "darwin" else 1024
+    assert int(grown) * scale < 100 * 1024 * 1024, f"{int(grown) * scale / 2**20:.0f} MiB"
