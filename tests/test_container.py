@@ -282,6 +282,26 @@ def test_password_protected_xlsx(tmp_path: Path, chunk: None) -> None:
     assert_refused(inspect_container(path), "F001", "password", "remove the password", ".xlsx")
 
 
+def test_excel_default_password_is_not_called_a_password(tmp_path: Path) -> None:
+    # Excel opens a file encrypted with its built-in password without asking: telling its
+    # owner to "remove the password" would be advice they cannot follow.
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(xlsx_bytes())).encrypt("VelvetSweatshop", encrypted)
+    path = tmp_path / "readonly.xlsx"
+    path.write_bytes(encrypted.getvalue())
+    result = inspect_container(path)
+    assert_refused(result, "F001", "excel's built-in default password", "without a password")
+    assert "password-protected" not in result.findings[0].message
+
+
+def test_a_password_like_the_default_is_still_a_password(tmp_path: Path) -> None:
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(xlsx_bytes())).encrypt("velvetsweatshop", encrypted)
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(encrypted.getvalue())
+    assert_refused(inspect_container(path), "F001", "password-protected")
+
+
 def test_legacy_xls(tmp_path: Path) -> None:
     path = tmp_path / "old.xls"
     ole_magic = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -17,6 +17,7 @@ from xml.parsers import expat
 
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
+from returns_kit.workbook.encryption import opens_with_default_password
 from returns_kit.workbook.extent import (
     GRID_COLUMNS,
     GRID_ROWS,
@@ -119,6 +120,12 @@ _MSG_CORRUPT = (
 _MSG_PASSWORD = (
     "The workbook is password-protected, so it cannot be checked. Open it, remove the password "
     "and save as .xlsx, then send the new file."
+)
+_MSG_DEFAULT_PASSWORD = (
+    "The workbook is encrypted with Excel's built-in default password (Excel opens such a "
+    "file without asking, for example one marked read-only or with its structure protected), "
+    "so it cannot be checked. Open it in Excel, remove the protection and save it as .xlsx "
+    "without a password, then send the new file."
 )
 _MSG_LEGACY = (
     "The file is an old-style Excel 97-2003 workbook (.xls), which is not accepted. Open it in "
@@ -304,6 +311,10 @@ def _refuse_compound_file(fh: BinaryIO) -> NoReturn:
     hints = _Hints(("EncryptedPackage".encode("utf-16-le"),))
     while chunk := fh.read(_CHUNK):
         if hints.feed(chunk):
+            # Only trying Excel's default password tells its files from ones a person locked.
+            fh.seek(0)
+            if opens_with_default_password(fh.read()):
+                _refuse("F001", _MSG_DEFAULT_PASSWORD)
             _refuse("F001", _MSG_PASSWORD)
     _refuse("F002", _MSG_LEGACY)
 
