@@ -156,8 +156,9 @@ _MSG_NOT_SPREADSHEET = (
     f"{_SAVE_AS_XLSX}."
 )
 _MSG_DTD = (
-    "The workbook contains an XML document type declaration, which spreadsheet programs never "
-    f"write; refused for safety. Open it in a spreadsheet program, {_SAVE_AS_XLSX}."
+    "The workbook contains an XML document type declaration, which spreadsheet programs do not "
+    "write in a workbook's data and which can hide an attack; refused for safety. Open it in a "
+    f"spreadsheet program, {_SAVE_AS_XLSX}."
 )
 _MSG_LONG_PROLOG = (
     "The workbook has an internal part that starts with over 1 MB of padding before its "
@@ -166,9 +167,8 @@ _MSG_LONG_PROLOG = (
 )
 _MSG_DUPLICATE_PART = (
     "The workbook holds two internal parts with the same name (ignoring case), which "
-    "spreadsheet programs "
-    "never write, so it is unclear what it contains. Open it in a spreadsheet program, "
-    f"{_SAVE_AS_XLSX}."
+    "spreadsheet programs never write, so it is unclear what it contains. Open it in a "
+    f"spreadsheet program, {_SAVE_AS_XLSX}."
 )
 _MSG_SHRINK = (
     "Remove sheets, images and data that are not part of the return, save it as .xlsx and "
@@ -184,7 +184,8 @@ class Limits:
     max_uncompressed_bytes: int = 500 * 1024 * 1024  #: "500 MB uncompressed", all members
     max_members: int = 10_000  #: files inside the zip
     #: cells in the rectangle from a sheet's first to its last cell: calamine allocates it
-    #: whole, and aborts the process (no exception) when it cannot
+    #: whole, and aborts the process (no exception) when it cannot. An .ods's sheets count
+    #: together, repeated rows and columns included: calamine builds them all as it opens it.
     max_sheet_cells: int = 20_000_000
     #: rows in a sheet as calamine reads it (Excel's own maximum), checked once it is read
     max_rows: int = 1_048_576
@@ -426,8 +427,9 @@ def _kind(
             manifest = members.get("meta-inf/manifest.xml")
             if manifest is not None and _member_contains(archive, manifest, b"encryption-data"):
                 _refuse("F001", _MSG_PASSWORD)
-            # LibreOffice keeps Basic macros in Basic/ and other scripts in Scripts/.
-            if any(key.startswith(("basic/", "scripts/")) for key in members):
+            # LibreOffice keeps Basic macros in Basic/ (their dialogs in Dialogs/) and other
+            # scripts in Scripts/; its Basic parts carry a DTD, so look before the DTD check.
+            if any(key.startswith(("basic/", "dialogs/", "scripts/")) for key in members):
                 _refuse("F002", _MSG_ODS_MACRO)
             if "content.xml" not in members:
                 _refuse("F001", _MSG_CORRUPT)
