@@ -1,9 +1,10 @@
 """Time and peak memory of `returns validate` on a large return with a wide sheet (past Z).
 
 A report, not a test. The return is a valid Kent return plus a "Workings" sheet of numbers
-from A to BH (60 columns, or ``--columns``), the kind of scratch sheet an officer keeps beside the return: it is
-ignored (F006, info), but measured like every sheet before calamine reads the workbook. Its
-rows are chosen so that the file is about ``--mb`` MB on disk, within every limit.
+from A to BH (60 columns, or ``--columns``), the kind of scratch sheet an officer keeps beside
+the return: it is ignored (F006, info), but measured like every sheet before calamine reads
+the workbook. Its rows are chosen so that the file is about ``--mb`` MB on disk, within every
+limit. ``--columns 26`` gives an ordinary sheet of the same size, to compare with.
 
     python benchmarks/wide.py --mb 40 --runs 3
 """
@@ -61,9 +62,8 @@ def add_workings(source: Path, path: Path, rows: int, columns: int, seed: int) -
         for info in old.infolist():
             data = old.read(info)
             if info.filename == "xl/workbook.xml":
-                data = data.replace(
-                    b"</sheets>", b'<sheet name="Workings" sheetId="99" r:id="rIdWorkings"/></sheets>'
-                )
+                sheet = b'<sheet name="Workings" sheetId="99" r:id="rIdWorkings"/>'
+                data = data.replace(b"</sheets>", sheet + b"</sheets>")
             elif info.filename == "xl/_rels/workbook.xml.rels":
                 data = data.replace(
                     b"</Relationships>",
@@ -102,7 +102,7 @@ def ensure_workbook(mb: int, columns: int, seed: int) -> Path:
 
 
 def run_once(path: Path) -> tuple[float, float, list[str]]:
-    """Seconds, peak RSS (MiB) and the rules found, of `returns validate PATH` in a fresh process."""
+    """Seconds, peak RSS (MiB) and rules found of `returns validate PATH`, in a fresh process."""
     code = (
         "import resource, sys, json; from returns_kit.cli import main; "
         "code = main(['validate', sys.argv[1], '--format', 'json']); "
