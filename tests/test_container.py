@@ -28,6 +28,7 @@ from returns_kit.synth import generate_return
 from returns_kit.synth import write_xlsx as write_synthetic_xlsx
 from returns_kit.validate import validate_return
 from returns_kit.workbook import container as container_module
+from returns_kit.workbook import extent as extent_module
 from returns_kit.workbook.container import Container, Limits, inspect_container
 
 from .conftest import libreoffice_convert
@@ -1241,3 +1242,67 @@ def test_a_wide_sheet_is_measured_streaming(tmp_path: Path) -> None:
     assert (kind, findings) == ("xlsx", "0")
     scale = 1 if sys.platform == "darwin" else 1024
     assert int(grown) * scale < 100 * 1024 * 1024, f"{int(grown) * scale / 2**20:.0f} MiB"
+
+
+QUICK_SHAPES = [
+    '<c r="{ref}"><v>1</v></c>',
+    '<c r="{ref}" s="3"/>',  # formatted, empty: not in calamine's grid
+    '<c r="{ref}" s="3"></c>',
+    '<c r="{ref}" s="3">\n </c>',
+    '<c r="{ref}" t="inlineStr"><is><t>a &gt; b</t></is></c>',
+    '<c r="{ref}" s="1" t="str"><f>"x"</f><v></v></c>',
+    '<c r="{ref}" x14ac:note="a"><v>2</v></c>',
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(
+            st.one_of(st.integers(1, 40), st.integers(1, 1_048_576)),
+            st.one_of(st.integers(1, 30), st.integers(1, 16_384)),
+            st.integers(0, len(QUICK_SHAPES) - 1),
+        ),
+        max_size=25,
+    ),
+    read_size=st.sampled_from([1024 * 1024, 97, 13]),
+)
+def test_quick_extent_agrees_with_the_full_parse(
+    cells: list[tuple[int, int, int]], read_size: int
+) -> None:
+    rows: dict[int, list[str]] = {}
+    for row, column, shape in cells:
+        ref = container_module._a1(row, column)
+        rows.setdefault(row, []).append(QUICK_SHAPES[shape].format(ref=ref))
+    xml = "".join(f'<row r="{row}">{"".join(found)}</row>' for row, found in rows.items())
+    sheet = sheet_xml(xml).replace(b"<sheetData>", b"<sheetViews/><sheetData>")
+    sheet = sheet.replace(b"<worksheet ", b'<worksheet xmlns:x14ac="urn:x14ac" ')
+    with tempfile.TemporaryDirectory() as folder:
+        path = rezip(xlsx_bytes(), Path(folder) / "q.xlsx", replace={SHEET_PART: sheet})
+        with zipfile.ZipFile(path) as archive:
+
+            def parse(name: str, start: Any, end: Any) -> None:
+                container_module._parse_member(archive, name, start, end)
+
+            with archive.open(SHEET_PART) as member:
+                quick = extent_module.quick_extent(member.read, read_size)
+            assert quick == extent_module.sheet_extent(parse, SHEET_PART)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        ("<c r=", "<x:c r="),  # prefixed
+        ('<c r="', '<c  r="'),  # two spaces
+        ("<sheetData>", "<!-- x --><sheetData>"),
+        ("<sheetData>", '<sheetData xmlns:y="urn:y">'),
+        ("</sheetData>", "</sheetData><sheetData/>"),
+        ('<c r="B2"', '<c t="n" r="B2"'),  # r not first
+    ],
+)
+def test_quick_extent_leaves_unusual_sheets_to_the_full_parse(variant: tuple[str, str]) -> None:
+    xml = '<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="B2"><v>2</v></c></row>'
+    sheet = sheet_xml(xml)
+    sheet = sheet.replace(variant[0].encode(), variant[1].encode(), 1)
+    pieces = [sheet]
+    assert extent_module.quick_extent(lambda _: pieces.pop() if pieces else b"", 1 << 20) is None

@@ -27,6 +27,7 @@ from returns_kit.workbook.extent import (
     column_number,
     far_reference,
     near_bounds,
+    quick_extent,
     sheet_extent,
 )
 from returns_kit.workbook.package import Package, part_key, read_package
@@ -662,7 +663,12 @@ def _check_extents(
 
     sheet_of = {part: sheet for sheet, part in reversed(package.sheets)}
     for part in sorted(far):
-        rows, columns = sheet_extent(parse, part)
+        try:
+            with archive.open(part) as member:
+                extent = quick_extent(member.read, _CHUNK)
+        except Exception:
+            extent = None  # damage: let the full parse say so
+        rows, columns = extent if extent is not None else sheet_extent(parse, part)
         over_grid = rows > GRID_ROWS or columns > GRID_COLUMNS
         if rows * columns > limits.max_sheet_cells or over_grid:
             name = sheet_of.get(part, part)

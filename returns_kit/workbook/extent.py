@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -260,6 +261,125 @@ def sheet_extent(parse: Parse, part: str) -> tuple[int, int]:
     if not rows[1]:
         return 0, 0
     return rows[1] - rows[0] + 1, columns[1] - columns[0] + 1
+
+
+#: A cell start tag as every common writer writes it: r first, in double quotes, then plain
+#: attributes; and whether it is self-closed, closed at once (no content) or opened.
+_QUICK_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: (?!r=)[A-Za-z_][\w:.-]*="[^"<>]*")*'
+    rb"(/>|>(?:[ \t\r\n]*</c>)?)"
+)
+_ODD_CELL_STARTS = (b"<c\t", b"<c\n", b"<c\r", b"<c>", b"<c/")
+_PREFIXED_TAG = re.compile(rb"</?[A-Za-z_][\w.-]*:")
+_SHEET_DATA = re.compile(rb"<sheetData(/?)>")
+_ROOT = re.compile(rb"<worksheet[ \t\r\n>]")
+#: More before the sheet data (or in one tag) than any writer puts there: left to expat.
+_QUICK_HEAD = 4 * 1024 * 1024
+_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*<\?xml[^<>]*\?>")
+
+
+def quick_extent(read: Callable[[int], bytes], size: int) -> tuple[int, int] | None:
+    """:func:`sheet_extent` by regular expression, ten times faster, for a sheet written as
+    every common writer writes one (each cell's reference in r="A1", nothing prefixed, no
+    comment); None for any other sheet, which then needs the full parse. A cell with text
+    but no element inside (which no writer writes) counts as having content here.
+
+    ``read(size)`` reads the next part of the sheet's XML.
+    """
+    head = b""
+    while (start := head.find(b"<sheetData")) < 0:
+        more = read(size)
+        if not more or len(head) > _QUICK_HEAD:
+            return None
+        head += more
+    before = head[:start]
+    declaration = _DECLARATION.match(before)
+    if declaration:
+        before = before[declaration.end() :]
+    if (
+        _ROOT.search(before) is None
+        or b"<!" in before
+        or b"<?" in before
+        or b":worksheet" in before
+        or b":sheetData" in before
+    ):
+        return None
+    opening = _SHEET_DATA.match(head, start)
+    if opening is None:
+        return None
+    if opening.group(1):  # <sheetData/>
+        return _no_second_sheet_data(head[opening.end() :], read, size)
+
+    bounds: list[int] = []  # first row, last row, first column, last column
+    buf = head[opening.end() :]
+    while True:
+        end = buf.find(b"</sheetData>")
+        if end >= 0:
+            if not _quick_cells(buf[:end], bounds):
+                return None
+            closing = end + len(b"</sheetData>")
+            if _no_second_sheet_data(buf[closing:], read, size) is None:
+                return None
+            break
+        # Up to the start of the last cell or row: every cell scanned is then whole, with
+        # what follows its start tag (an empty cell's "</c>" included).
+        cut = max(buf.rfind(b"<c "), buf.rfind(b"<row"))
+        if cut > 0:
+            if not _quick_cells(buf[:cut], bounds):
+                return None
+            buf = buf[cut:]
+        elif len(buf) > _QUICK_HEAD:
+            return None
+        more = read(size)
+        if not more:
+            return None
+        buf += more
+    if not bounds:
+        return 0, 0
+    return bounds[1] - bounds[0] + 1, bounds[3] - bounds[2] + 1
+
+
+def _no_second_sheet_data(
+    rest: bytes, read: Callable[[int], bytes], size: int
+) -> tuple[int, int] | None:
+    """(0, 0) when nothing after the sheet data starts another one (or hides one), else None."""
+    tail = b""
+    while True:
+        window = tail + rest
+        if b"sheetData" in window or b"<!" in window:
+            return None
+        tail = window[-16:]
+        rest = read(size)
+        if not rest:
+            return 0, 0
+
+
+def _quick_cells(piece: bytes, bounds: list[int]) -> bool:
+    if b"<!" in piece or b"<?" in piece or any(odd in piece for odd in _ODD_CELL_STARTS):
+        return False
+    if b":" in piece and _PREFIXED_TAG.search(piece):
+        return False
+    matches = _QUICK_CELL.findall(piece)
+    if len(matches) != piece.count(b"<c "):
+        return False
+    # A formatted cell with nothing in it is not in calamine's grid.
+    content = [match for match in matches if match[2] == b">"]
+    if not content:
+        return True
+    rows = list(map(int, map(operator.itemgetter(1), content)))
+    columns = [
+        column_number(letters.decode()) for letters in set(map(operator.itemgetter(0), content))
+    ]
+    extremes = [min(rows), max(rows), min(columns), max(columns)]
+    if bounds:
+        extremes = [
+            min(bounds[0], extremes[0]),
+            max(bounds[1], extremes[1]),
+            min(bounds[2], extremes[2]),
+            max(bounds[3], extremes[3]),
+        ]
+    bounds[:] = extremes
+    return True
 
 
 def _local(tag: str) -> str:
