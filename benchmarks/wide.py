@@ -39,7 +39,7 @@ def _letters(index: int) -> str:
     return letters
 
 
-def _workings_rows(rows: int, columns: int, seed: int) -> bytes:
+def _workings_rows(rows: int, columns: int, seed: int, stray: bool = False) -> bytes:
     rng = random.Random(seed)
     letters = [_letters(i) for i in range(columns)]
     out = [
@@ -51,12 +51,16 @@ def _workings_rows(rows: int, columns: int, seed: int) -> bytes:
         cells = "".join(
             f'<c r="{letter}{row}"><v>{rng.randrange(100_000) / 100}</v></c>' for letter in letters
         )
+        if stray and row == 1:
+            cells += '<c r="XFD1" s="0"/>'  # a formatted, empty cell: sends it to be measured
         out.append(f'<row r="{row}">{cells}</row>'.encode())
     out.append(b"</sheetData></worksheet>")
     return b"".join(out)
 
 
-def add_workings(source: Path, path: Path, rows: int, columns: int, seed: int) -> None:
+def add_workings(
+    source: Path, path: Path, rows: int, columns: int, seed: int, stray: bool = False
+) -> None:
     """``source`` plus a Workings sheet of ``rows`` by ``columns`` cells, written to ``path``."""
     with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
         for info in old.infolist():
@@ -78,11 +82,12 @@ def add_workings(source: Path, path: Path, rows: int, columns: int, seed: int) -
                     b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
                 )
             new.writestr(info.filename, data)
-        new.writestr("xl/worksheets/workings.xml", _workings_rows(rows, columns, seed))
+        new.writestr("xl/worksheets/workings.xml", _workings_rows(rows, columns, seed, stray))
 
 
-def ensure_workbook(mb: int, columns: int, seed: int) -> Path:
-    path = CACHE / f"wide-{COUNCIL}-{mb}mb-{columns}cols-seed{seed}.xlsx"
+def ensure_workbook(mb: int, columns: int, seed: int, stray: bool = False) -> Path:
+    extra = "-stray" if stray else ""
+    path = CACHE / f"wide-{COUNCIL}-{mb}mb-{columns}cols{extra}-seed{seed}.xlsx"
     if path.exists():
         return path
     sys.path.insert(0, str(REPO))
@@ -96,7 +101,7 @@ def ensure_workbook(mb: int, columns: int, seed: int) -> Path:
         room = mb * 1024 * 1024 - base.stat().st_size
         rows = max(1, int(room / (CELL_BYTES_ON_DISK * columns)))
         tmp = Path(folder) / "wide.xlsx"
-        add_workings(base, tmp, rows, columns, seed)
+        add_workings(base, tmp, rows, columns, seed, stray)
         tmp.replace(path)
     return path
 
@@ -129,8 +134,13 @@ def main() -> None:
         "--columns", type=int, default=60, help="Workings columns (26 or fewer: an ordinary sheet)"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--stray",
+        action="store_true",
+        help="add a formatted empty cell at XFD1, so the sheet is measured exactly",
+    )
     args = parser.parse_args()
-    path = ensure_workbook(args.mb, args.columns, args.seed)
+    path = ensure_workbook(args.mb, args.columns, args.seed, args.stray)
     with zipfile.ZipFile(path) as archive:
         inflated = sum(info.file_size for info in archive.infolist())
     runs = [run_once(path) for _ in range(args.runs)]
