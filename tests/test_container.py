@@ -1306,3 +1306,18 @@ def test_quick_extent_leaves_unusual_sheets_to_the_full_parse(variant: tuple[str
     sheet = sheet.replace(variant[0].encode(), variant[1].encode(), 1)
     pieces = [sheet]
     assert extent_module.quick_extent(lambda _: pieces.pop() if pieces else b"", 1 << 20) is None
+
+
+def test_a_workbook_naming_one_part_for_thousands_of_sheets_is_read_once(tmp_path: Path) -> None:
+    # 50,000 <sheet> elements, all pointing at one part: each part is measured and scanned
+    # once (naming each sheet against a list was quadratic, and each was scanned again).
+    source = xlsx_bytes({"A1": "people_total", "B2": "=1+1"})
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        workbook = archive.read("xl/workbook.xml")
+    many = "".join(f'<sheet name="S{i}" sheetId="{i + 2}" r:id="rId1"/>' for i in range(50_000))
+    workbook = workbook.replace(b"</sheets>", many.encode() + b"</sheets>")
+    path = rezip(source, tmp_path / "many.xlsx", replace={"xl/workbook.xml": workbook})
+    result = inspect_container(path)
+    assert_accepted(result, "xlsx")
+    assert len(result.unreadable_cells) == 10_000  # sheets past 10,000 are measured, not named
+    assert result.unreadable_cells["Budgets"] == [("B2", "formula-without-value")]

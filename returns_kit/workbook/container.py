@@ -387,7 +387,7 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits) -> Container:
             _refuse("F001", _MSG_DUPLICATE_PART)
         members[key] = info.filename
     kind, package = _kind(archive, infos, members)
-    sheets = {member for _, member in package.sheets}
+    sheets = package.parts
     hinted, far, tables = _stream_members(archive, infos, kind, limits, sheets)
     if kind == "xlsx":
         _check_extents(archive, package, far, limits)
@@ -748,16 +748,20 @@ def _local(tag: str) -> str:
 def _xlsx_unreadable_cells(
     archive: zipfile.ZipFile, package: Package, hinted: set[str]
 ) -> dict[str, list[tuple[str, str]]]:
+    by_part: dict[str, _Found] = {}  # each part read once, however many sheets name it
     cells: dict[str, _Found] = {}
     for sheet, part in package.sheets:
         if part not in hinted:
             continue
-        try:
-            found = _scan_sheet_quickly(archive, part)
-        except _NeedsFullParse:
-            reader = _XlsxCells()
-            _parse_member(archive, part, reader.start, reader.end, reader.text)
-            found = reader.found
+        found = by_part.get(part)
+        if found is None:
+            try:
+                found = _scan_sheet_quickly(archive, part)
+            except _NeedsFullParse:
+                reader = _XlsxCells()
+                _parse_member(archive, part, reader.start, reader.end, reader.text)
+                found = reader.found
+            by_part[part] = found
         if found.cells:
             # Two sheets cannot share a name, but a hostile workbook could say they do.
             cells.setdefault(sheet, _Found()).merge(found)

@@ -25,6 +25,8 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 #: end so; calamine accepts a fixed few of them, and any other ending names no workbook.
 _OFFICE_DOCUMENT = "relationships/officeDocument"
 _VBA_PROJECT = "/vbaProject"
+#: More sheets than any workbook has; past them, sheets are measured but not named.
+_MAX_SHEETS = 10_000
 
 Parse = Callable[[str, Callable[[str, dict[str, str]], None]], None]
 
@@ -40,8 +42,11 @@ class Package:
 
     #: workbook parts (``.../workbook.xml``) calamine may read
     workbooks: list[str] = field(default_factory=list)
-    #: (sheet name, member) for each sheet of each workbook part, in workbook order
+    #: (sheet name, member) for each sheet of each workbook part, in workbook order (the
+    #: first 10,000: a hostile workbook.xml could name millions)
     sheets: list[tuple[str, str]] = field(default_factory=list)
+    #: every member some sheet points at, however many sheets there are
+    parts: set[str] = field(default_factory=set)
     #: a member is a VBA project, or a relationship points at one
     macros: bool = False
     #: a binary workbook part (.xlsb's workbook.bin) sits where calamine looks for the workbook
@@ -116,6 +121,7 @@ def _read_workbook(
             if "Id" in rel and "Target" in rel:
                 # calamine keeps the last of two relationships with one id.
                 targets[rel["Id"]] = rel["Target"]
+    seen = set(package.sheets)  # a set: a hostile workbook may list a million sheets
     for name, ids in sheets:
         for rel_id in ids:
             target = targets.get(rel_id)
@@ -123,5 +129,9 @@ def _read_workbook(
                 continue
             path = target[1:] if target.startswith("/") else _join(folder, target)
             member = members.get(part_key(path))
-            if member is not None and (name, member) not in package.sheets:
+            if member is None:
+                continue
+            package.parts.add(member)
+            if (name, member) not in seen and len(seen) < _MAX_SHEETS:
+                seen.add((name, member))
                 package.sheets.append((name, member))
