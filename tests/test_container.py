@@ -1321,3 +1321,60 @@ def test_a_workbook_naming_one_part_for_thousands_of_sheets_is_read_once(tmp_pat
     assert_accepted(result, "xlsx")
     assert len(result.unreadable_cells) == 10_000  # sheets past 10,000 are measured, not named
     assert result.unreadable_cells["Budgets"] == [("B2", "formula-without-value")]
+
+
+ODS_ROW = st.tuples(
+    st.integers(1, 3),  # rows repeated
+    st.lists(st.tuples(st.integers(1, 4), st.booleans(), st.booleans()), max_size=5),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    tables=st.lists(st.lists(ODS_ROW, max_size=6), min_size=1, max_size=3),
+    read_size=st.sampled_from([1 << 20, 61, 7]),
+)
+def test_ods_cells_counted_as_calamine_builds_them(
+    tables: list[list[tuple[int, list[tuple[int, bool, bool]]]]], read_size: int
+) -> None:
+    """The count against a model of calamine's grid: rows from the first to the last with
+    content (repeats included) by columns from A to the furthest cell with content."""
+    xml, expected = [], []
+    for number, rows in enumerate(tables):
+        xml.append(f'<table:table table:name="T{number}">')
+        first = last = widest = 0
+        row_at = 0
+        for times, cells in rows:
+            attribute = f' table:number-rows-repeated="{times}"' if times > 1 else ""
+            xml.append(f"<table:table-row{attribute}>")
+            column = width = 0
+            for repeat, content, open_tag in cells:
+                repeated = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+                value = ' office:value-type="float" office:value="1"' if content else ""
+                if open_tag:  # a cell that holds a paragraph (and a table, calamine skips)
+                    inner = (
+                        '<text:p>x</text:p><table:table table:name="in"><table:table-row>'
+                        '<table:table-cell office:value="1" table:number-columns-repeated="9"/>'
+                        "</table:table-row></table:table>"
+                    )
+                    xml.append(f"<table:table-cell{repeated}{value}>{inner}</table:table-cell>")
+                else:
+                    xml.append(f"<table:table-cell{repeated}{value}/>")
+                column += repeat
+                if content:
+                    width = column
+            xml.append("</table:table-row>")
+            if width:
+                first = first or row_at + 1
+                last = row_at + times
+                widest = max(widest, width)
+            row_at += times
+        xml.append("</table:table>")
+        if widest:
+            expected.append((f"T{number}", last - first + 1, widest))
+    data = ods_content("".join(xml)).encode()
+    counter = extent_module.OdsCells()
+    for start in range(0, len(data), read_size):
+        counter.feed(data[start : start + read_size])
+    found = [(table.name, table.rows, table.columns) for table in counter.finish()]
+    assert found == expected

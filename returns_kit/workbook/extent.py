@@ -479,7 +479,10 @@ class OdsCells:
         return self.tables
 
     def _scan(self, buf: bytes, end: int) -> None:
-        for match in _ODS_TAG.finditer(buf, 0, end):
+        search = _ODS_TAG.search
+        pos = 0
+        while (match := search(buf, pos, end)) is not None:
+            pos = match.end()
             closing, element, attributes, empty = match.groups()
             if self.skip is not None:
                 skipped, depth = self.skip
@@ -502,6 +505,9 @@ class OdsCells:
                     self.row_repeat = _repeats(attributes)
                     self.column = self.row_width = 0
                     self.in_row = True
+                    if not empty and (after := self._plain_row(buf, pos, end)) > 0:
+                        pos = after
+                        continue
                 if closing or empty:
                     self._end_row()
             elif not closing and self.in_row:  # a cell (calamine reads cells in rows only)
@@ -511,6 +517,25 @@ class OdsCells:
                 self.column += repeat
                 if not empty:
                     self.skip = (element, 1)
+
+    def _plain_row(self, buf: bytes, pos: int, end: int) -> int:
+        """Count, at C speed, a row as writers mostly write one: no repeats, no nesting, its
+        last cell with content; returns where the row ends, or 0 to go tag by tag."""
+        close = buf.find(b"</table:table-row>", pos, end)
+        if close < 0:
+            return 0
+        body = buf[pos:close]
+        if b"-repeated" in body or b"<table:table-row" in body or b"<table:table " in body:
+            return 0
+        last = max(body.rfind(b"<table:table-cell"), body.rfind(b"<table:covered-table-cell"))
+        cell = _ODS_TAG.match(body, last) if last >= 0 else None
+        if cell is None or cell.group(1):
+            return 0
+        if not any(needle in cell.group(3) for needle in _ODS_CONTENT):
+            return 0
+        self.row_width = body.count(b"<table:table-cell") + body.count(b"<table:covered-table-cell")
+        self._end_row()
+        return close + len(b"</table:table-row>")
 
     def _start_table(self, name: str) -> None:
         self.in_table = True
