@@ -527,13 +527,24 @@ class OdsCells:
         body = buf[pos:close]
         if b"-repeated" in body or b"<table:table-row" in body or b"<table:table " in body:
             return 0
-        last = max(body.rfind(b"<table:table-cell"), body.rfind(b"<table:covered-table-cell"))
-        cell = _ODS_TAG.match(body, last) if last >= 0 else None
-        if cell is None or cell.group(1):
-            return 0
-        if not any(needle in cell.group(3) for needle in _ODS_CONTENT):
-            return 0
-        self.row_width = body.count(b"<table:table-cell") + body.count(b"<table:covered-table-cell")
+        # The row reaches to its last cell with content: look for it from the end.
+        before = len(body)
+        while True:
+            last = max(
+                body.rfind(b"<table:table-cell", 0, before),
+                body.rfind(b"<table:covered-table-cell", 0, before),
+            )
+            if last < 0:
+                self.row_width = 0
+                break
+            cell = _ODS_TAG.match(body, last)
+            if cell is None:
+                return 0
+            if any(needle in cell.group(3) for needle in _ODS_CONTENT):
+                cells = body.count(b"<table:table-cell", 0, last)
+                self.row_width = cells + body.count(b"<table:covered-table-cell", 0, last) + 1
+                break
+            before = last
         self._end_row()
         return close + len(b"</table:table-row>")
 
