@@ -253,7 +253,8 @@ def sheet_extent(parse: Parse, part: str) -> tuple[int, int]:
 
     A full expat parse, slower than a regular expression but not fooled by what XML
     allows and a pattern misreads (a ">" inside an attribute value, a reference in single
-    quotes, cells placed by counting); only sheets hinted far out pay for it.
+    quotes, cells placed by counting); only sheets hinted far out that
+    :func:`quick_extent` cannot read pay for it.
     """
     extent = _Extent()
     parse(part, extent.start, extent.end)
