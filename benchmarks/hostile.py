@@ -86,6 +86,45 @@ def billion_laughs(folder: Path) -> Path:
     return _rezip(_small_xlsx(), folder / "laughs.xlsx", {SHEET: sheet.encode()})
 
 
+def grid_elsewhere(folder: Path) -> Path:
+    """A1 and XFD1048576 filled, the sheet in xl/data/ (where calamine follows the workbook)."""
+    book = openpyxl.Workbook()
+    book.active["A1"] = 1
+    book.active["XFD1048576"] = 2
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = folder / "grid-elsewhere.xlsx"
+    with (
+        zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as old,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            data = old.read(info).replace(b"/xl/worksheets/", b"/xl/data/")
+            new.writestr(info.filename.replace("xl/worksheets/", "xl/data/"), data)
+    return path
+
+
+def ods_repeats(folder: Path) -> Path:
+    """An .ods of under 1 KB whose one row of 16,384 values repeats 100,000 times."""
+    namespaces = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {namespaces}>'
+        '<office:body><office:spreadsheet><table:table table:name="Budgets">'
+        '<table:table-row table:number-rows-repeated="100000"><table:table-cell '
+        'office:value-type="float" office:value="1" table:number-columns-repeated="16384"/>'
+        "</table:table-row></table:table></office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    path = folder / "repeats.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return path
+
+
 def not_a_zip(folder: Path) -> Path:
     path = folder / "text.xlsx"
     path.write_text("council_code,period\nE06000001,2013-14\n")
@@ -123,7 +162,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
         print(f"{'file':<16} {'size':>10} {'rule':>5} {'median s':>9} {'peak MiB':>9}")
-        for make in (zip_bomb, lying_header, billion_laughs, not_a_zip):
+        makers = (zip_bomb, lying_header, billion_laughs, grid_elsewhere, ods_repeats, not_a_zip)
+        for make in makers:
             path = make(base)
             seconds, peak, rule = measure(path, args.runs)
             print(

@@ -604,11 +604,16 @@ _LIMIT_REASONS = {
         "calamine allocates the whole rectangle from a sheet's first to its last cell, and "
         "the process aborts (uncatchably) when it cannot: one stray cell at XFD1048576 asks "
         "for 17 billion cells. 20 million is 26 times the 60,000-row Clients return, and about "
-        "640 MB in calamine.",
+        "640 MB in calamine. Every sheet calamine will read is measured, found as it finds "
+        "them (through the workbook's relationships, in any folder, any case, with \\ "
+        "separators). An .ods's sheets count together, repeated rows and columns included: "
+        "calamine builds them all when it opens the file, and an 800-byte .ods can declare "
+        "tens of millions of cells.",
         "tests/test_limits_edge.py (at the limit and one over, lowered and at 20,000,000; "
         "A1:Z999999, 26 million cells in single-letter columns); tests/test_container.py "
         "(opposite corners, reference beyond the last row, wide and long sheets accepted, "
-        "sheets at and over a lowered limit)",
+        "sheets at and over a lowered limit, whole-grid sheets in other folders, capitals and "
+        "\\ separators, .ods repeats one table and several)",
     ),
     "max_rows": (
         "Excel's own maximum; an .ods may declare more. Checked once the sheet is read (an "
@@ -647,7 +652,8 @@ def limits_page() -> str:
         "Time: `benchmarks/hostile.py` reports how fast each kind of hostile file is refused "
         "(each within about 0.4 s, most of it starting Python, at about 50 MiB). No XML part "
         "may hold a document type declaration: that is how entity-expansion bombs work, and "
-        "spreadsheet programs never write one.",
+        "spreadsheet programs do not write one in a workbook's data (LibreOffice writes one in "
+        "its macro parts, and a file with macros is refused for them first).",
         "",
     ]
     return "\n".join(lines)

@@ -24,13 +24,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 
+from returns_kit.synth import generate_return
+from returns_kit.synth import write_xlsx as write_synthetic_xlsx
+from returns_kit.validate import validate_return
 from returns_kit.workbook import container as container_module
+from returns_kit.workbook import extent as extent_module
 from returns_kit.workbook.container import Container, Limits, inspect_container
 
 from .conftest import libreoffice_convert
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SHEET_PART = "xl/worksheets/sheet1.xml"
+WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 ODS_NAMESPACES = (
     'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
     'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
@@ -278,6 +283,26 @@ def test_password_protected_xlsx(tmp_path: Path, chunk: None) -> None:
     assert_refused(inspect_container(path), "F001", "password", "remove the password", ".xlsx")
 
 
+def test_excel_default_password_is_not_called_a_password(tmp_path: Path) -> None:
+    # Excel opens a file encrypted with its built-in password without asking: telling its
+    # owner to "remove the password" would be advice they cannot follow.
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(xlsx_bytes())).encrypt("VelvetSweatshop", encrypted)
+    path = tmp_path / "readonly.xlsx"
+    path.write_bytes(encrypted.getvalue())
+    result = inspect_container(path)
+    assert_refused(result, "F001", "excel's built-in default password", "without a password")
+    assert "password-protected" not in result.findings[0].message
+
+
+def test_a_password_like_the_default_is_still_a_password(tmp_path: Path) -> None:
+    encrypted = io.BytesIO()
+    OOXMLFile(io.BytesIO(xlsx_bytes())).encrypt("velvetsweatshop", encrypted)
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(encrypted.getvalue())
+    assert_refused(inspect_container(path), "F001", "password-protected")
+
+
 def test_legacy_xls(tmp_path: Path) -> None:
     path = tmp_path / "old.xls"
     ole_magic = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -294,16 +319,26 @@ def test_file_over_size_limit_is_not_read(tmp_path: Path) -> None:
 # --- refused on the zip's structure -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("how", ["vba-project", "content-type"])
+@pytest.mark.parametrize("how", ["vba-project-part", "vba-project-relationship"])
 def test_macro_enabled_workbook(tmp_path: Path, how: str) -> None:
     source = xlsx_bytes()
     with zipfile.ZipFile(io.BytesIO(source)) as archive:
         types = archive.read("[Content_Types].xml")
+        rels = archive.read(WORKBOOK_RELS)
     types = types.replace(
         b"spreadsheetml.sheet.main+xml", b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
     )
-    add = {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not really vba"} if how == "vba-project" else {}
-    replace = {"[Content_Types].xml": types} if how == "content-type" else {}
+    if how == "vba-project-part":
+        add = {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not really vba"}
+    else:
+        # Named otherwise, but the workbook says what it is.
+        add = {"xl/macros.dat": b"\xd0\xcf\x11\xe0 not really vba"}
+        rels = rels.replace(
+            b"</Relationships>",
+            b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/'
+            b'relationships/vbaProject" Target="macros.dat"/></Relationships>',
+        )
+    replace = {"[Content_Types].xml": types, WORKBOOK_RELS: rels}
     path = rezip(source, tmp_path / "macros.xlsm", replace=replace, add=add)
     assert_refused(inspect_container(path), "F002", "macro", ".xlsx")
 
@@ -687,7 +722,11 @@ def test_ods_formula_without_value_honours_repeats(tmp_path: Path, chunk: None) 
         + formula
         + "</table:table-row></table:table>"
     )
-    result = inspect_container(write_ods(tmp_path / "r.ods", tables))
+    path = write_ods(tmp_path / "r.ods", tables)
+    # The formulas make calamine build a grid of a million columns by a million rows, so the
+    # file is refused as it stands; under a limit raised that far, its cells are read.
+    assert_refused(inspect_container(path), "F003", "1,048,004 rows by 1,000,002 columns")
+    result = inspect_container(path, Limits(max_sheet_cells=10**13))
     assert_accepted(result, "ods")
     assert result.unreadable_cells == {
         "Budgets": [
@@ -888,3 +927,454 @@ def test_cells_at_the_edge_of_the_quick_look(
         assert_refused(result, "F003", "stray cells")
     else:
         assert_accepted(result, "xlsx")
+
+
+# --- parts found the way calamine finds them ------------------------------------------------
+# calamine follows the workbook's relationships and looks a part up ignoring case, with "\"
+# for "/"; Excel opens these layouts too. Every sheet calamine reads must be measured, and
+# every such workbook read as one.
+
+WORKSHEET_TYPE = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+
+
+def relayout(source: bytes, path: Path, layout: str) -> Path:
+    """``source`` (an .xlsx with absolute sheet targets, as openpyxl writes) laid out otherwise."""
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+
+    def edit(name: str, old: bytes, new: bytes) -> None:
+        assert old in members[name], (name, old)
+        members[name] = members[name].replace(old, new)
+
+    if layout == "other-folder":
+        members = {name.replace("/worksheets/", "/data/"): data for name, data in members.items()}
+        edit(WORKBOOK_RELS, b"/xl/worksheets/", b"/xl/data/")
+        edit("[Content_Types].xml", b"/xl/worksheets/", b"/xl/data/")
+    elif layout == "other-capitals":
+        renames = {
+            "xl/workbook.xml": "XL/Workbook.xml",
+            WORKBOOK_RELS: "Xl/_RELS/WorkBook.xml.rels",
+        }
+        members = {
+            renames.get(name, name.replace("xl/worksheets/", "xl/Worksheets/")): data
+            for name, data in members.items()
+        }
+    elif layout == "backslashes":
+        members = {name.replace("/", "\\"): data for name, data in members.items()}
+    elif layout == "root-workbook":
+        edit("_rels/.rels", b'Target="xl/workbook.xml"', b'Target="workbook.xml"')
+        edit(WORKBOOK_RELS, b'Target="styles.xml"', b'Target="xl/styles.xml"')
+        edit(WORKBOOK_RELS, b'Target="theme/', b'Target="xl/theme/')
+        renames = {"xl/workbook.xml": "workbook.xml", WORKBOOK_RELS: "_rels/workbook.xml.rels"}
+        members = {renames.get(name, name): data for name, data in members.items()}
+    else:
+        raise AssertionError(layout)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name), data, zipfile.ZIP_DEFLATED)
+    return path
+
+
+LAYOUTS = ["other-folder", "other-capitals", "backslashes", "root-workbook"]
+
+
+def whole_grid_xlsx() -> bytes:
+    return xlsx_bytes({"A1": 1, "XFD1048576": 2})
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_whole_grid_sheet_is_measured_wherever_its_part_is(tmp_path: Path, layout: str) -> None:
+    path = relayout(whole_grid_xlsx(), tmp_path / "grid.xlsx", layout)
+    assert_refused(inspect_container(path), "F003", 'sheet "budgets" spans 1,048,576 rows')
+
+
+def test_a_whole_grid_sheet_in_any_layout_never_aborts_the_process(tmp_path: Path) -> None:
+    # Without the measure calamine allocates 17 billion cells and the process dies (134).
+    paths = [relayout(whole_grid_xlsx(), tmp_path / f"{name}.xlsx", name) for name in LAYOUTS]
+    code = (
+        "import sys; from returns_kit.validate import validate_return\n"
+        "for path in sys.argv[1:]:\n"
+        "    print(*[f.rule for f in validate_return(path).report.findings])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, paths)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:-1] == ["F003"] * len(LAYOUTS)
+
+
+def test_a_part_no_sheet_points_at_is_not_measured(tmp_path: Path) -> None:
+    # calamine reads only the parts the workbook's sheets point at.
+    stray = zipfile.ZipFile(io.BytesIO(whole_grid_xlsx())).read(SHEET_PART)
+    path = rezip(xlsx_bytes(), tmp_path / "stray.xlsx", add={"xl/worksheets/stray.xml": stray})
+    assert_accepted(inspect_container(path), "xlsx")
+
+
+def valid_return(folder: Path) -> bytes:
+    ret = generate_return("E06000001", "2015-16", seed=3, people=40)
+    path = folder / "valid.xlsx"
+    write_synthetic_xlsx(ret, path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_valid_return_in_any_layout_is_read_as_a_workbook(tmp_path: Path, layout: str) -> None:
+    path = relayout(valid_return(tmp_path), tmp_path / "return.xlsx", layout)
+    assert_accepted(inspect_container(path), "xlsx")
+    assert validate_return(path).report.findings == []
+
+
+def test_two_parts_one_name_apart_from_case_are_refused(tmp_path: Path) -> None:
+    # calamine would read one of them, whichever the zip lists last: refuse the doubt.
+    path = rezip(xlsx_bytes(), tmp_path / "twice.xlsx", add={"XL/Worksheets/Sheet1.xml": b"<x/>"})
+    assert_refused(inspect_container(path), "F001", "same name")
+
+
+def test_sheetjs_content_types_are_no_macros(tmp_path: Path) -> None:
+    # Every SheetJS workbook declares a default type for .bin parts that says "macroEnabled";
+    # it writes no such part, and the workbook has no macros.
+    source = valid_return(tmp_path)
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        types = archive.read("[Content_Types].xml")
+    types = types.replace(
+        b"<Default ",
+        b'<Default Extension="bin" '
+        b'ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/><Default ',
+        1,
+    )
+    path = rezip(source, tmp_path / "sheetjs.xlsx", replace={"[Content_Types].xml": types})
+    assert_accepted(inspect_container(path), "xlsx")
+    assert validate_return(path).report.findings == []
+
+
+def test_binary_workbook_is_refused_as_xlsb(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/officeDocument" Target="xl/workbook.bin"/></Relationships>',
+        )
+        archive.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    assert_refused(inspect_container(path), "F002", "binary workbook (.xlsb)")
+
+
+# --- other programs' files, told apart by what they hold ------------------------------------
+
+
+def test_ods_with_macros_is_refused_as_macro_enabled(tmp_path: Path) -> None:
+    # LibreOffice writes a DTD in its Basic parts: the file is refused for its macros.
+    path = write_ods(tmp_path / "macros.ods", CLEAN_TABLE)
+    module = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC '
+        '"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n<script:module '
+        'xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
+        'script:language="StarBasic">Sub Main\nEnd Sub</script:module>'
+    )
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("Basic/Standard/Module1.xml", module)
+        archive.writestr("Basic/script-lc.xml", module.replace("Module1", "lc"))
+    assert_refused(inspect_container(path), "F002", "macros", ".xlsx")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\x09\x00\x04\x00\x02\x00\x10\x00",  # Excel 2 worksheet
+        b"\x09\x02\x06\x00\x00\x00\x10\x00",  # Excel 3 worksheet
+        b"\x09\x04\x06\x00\x00\x00\x00\x01",  # Excel 4 workbook
+    ],
+    ids=["excel2", "excel3", "excel4"],
+)
+def test_excel_2_to_4_files_are_legacy_workbooks(tmp_path: Path, head: bytes) -> None:
+    path = tmp_path / "old.xls"
+    path.write_bytes(head + bytes(200) + b"\x0a\x00\x00\x00")
+    assert_refused(inspect_container(path), "F002", "excel 2.x to 4.0", "legacy binary workbook")
+
+
+# --- an .ods's cells, counted before calamine builds them ---------------------------------
+
+
+def ods_table(name: str, rows: int, columns: int, *, trailing_empty: bool = False) -> str:
+    """A table whose one row of ``columns`` values is repeated ``rows`` times."""
+    table = (
+        f'<table:table table:name="{name}">'
+        f'<table:table-row table:number-rows-repeated="{rows}">'
+        '<table:table-cell office:value-type="float" office:value="1" '
+        f'table:number-columns-repeated="{columns}"/></table:table-row>'
+    )
+    if trailing_empty:
+        # What LibreOffice writes below a table: empty, formatted rows to the end of the grid.
+        table += (
+            '<table:table-row table:number-rows-repeated="1048000">'
+            '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>'
+        )
+    return table + "</table:table>"
+
+
+def test_tiny_ods_declaring_millions_of_cells_is_refused(tmp_path: Path) -> None:
+    path = write_ods(tmp_path / "repeats.ods", ods_table("Budgets", 10_000, 5_000))
+    assert path.stat().st_size < 2000
+    assert_refused(
+        inspect_container(path),
+        "F003",
+        "50,000,000 cells",
+        '"budgets", spans 10,000 rows by 5,000 columns',
+    )
+
+
+def test_ods_cells_are_counted_across_every_table(tmp_path: Path) -> None:
+    # calamine builds every table when it opens the file, so the limit is on them together.
+    tables = ods_table("Budgets", 3000, 1) + ods_table("Services", 1000, 2)
+    path = write_ods(tmp_path / "two.ods", tables)
+    assert_accepted(inspect_container(path, Limits(max_sheet_cells=5000)), "ods")
+    assert_refused(inspect_container(path, Limits(max_sheet_cells=4999)), "F003", "5,000 cells")
+
+
+def test_empty_repeats_cost_nothing(tmp_path: Path) -> None:
+    # Trailing formatted rows and cells are empty: calamine never builds them.
+    path = write_ods(tmp_path / "lo.ods", ods_table("Budgets", 100, 10, trailing_empty=True))
+    assert_accepted(inspect_container(path, Limits(max_sheet_cells=1000)), "ods")
+
+
+def test_ods_counts_from_column_a_and_skips_what_cells_hold(tmp_path: Path, chunk: None) -> None:
+    tables = (
+        '<table:table table:name="Budgets">'
+        '<table:table-row table:number-rows-repeated="5"><table:table-cell/></table:table-row>'
+        "<table:table-row>"
+        '<table:table-cell table:number-columns-repeated="99"/>'
+        '<table:table-cell table:formula="of:=1"><text:p>'
+        '<table:table table:name="nested"><table:table-row table:number-rows-repeated="999999">'
+        '<table:table-cell office:value-type="float" office:value="1"/></table:table-row>'
+        "</table:table></text:p></table:table-cell>"
+        "</table:table-row>"
+        '<table:table-row table:number-rows-repeated="9"><table:table-cell/></table:table-row>'
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
+        "</table:table-cell></table:table-row></table:table>"
+    )
+    path = write_ods(tmp_path / "r.ods", tables)
+    # Rows 6 to 16 (11 rows), columns A to CV (100): calamine keeps each row from column A.
+    assert_accepted(inspect_container(path, Limits(max_sheet_cells=1100)), "ods")
+    assert_refused(inspect_container(path, Limits(max_sheet_cells=1099)), "F003", "1,100 cells")
+
+
+def test_repeats_past_calamines_own_cap_are_f003_not_damage(tmp_path: Path) -> None:
+    # Under a limit raised past calamine's own cap (100 million cells), calamine refuses the
+    # file itself: that too is a file too big (F003), not a damaged one.
+    path = write_ods(tmp_path / "grid.ods", ods_table("Budgets", 1_048_576, 16_384))
+    code = (
+        "import sys; from returns_kit.validate import validate_return\n"
+        "from returns_kit.workbook.container import Limits\n"
+        "report = validate_return(sys.argv[1], limits=Limits(max_sheet_cells=10**12)).report\n"
+        "print(*[(f.rule, f.message) for f in report.findings], sep='\\n')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("('F003', "), done.stdout
+    assert "reader's limit of 100,000,000" in done.stdout
+
+
+def test_a_tiny_ods_of_millions_of_cells_never_reaches_calamine(tmp_path: Path) -> None:
+    path = write_ods(tmp_path / "repeats.ods", ods_table("Budgets", 100_000, 16_384))
+    code = (
+        "import resource, sys; from returns_kit.validate import validate_return\n"
+        "report = validate_return(sys.argv[1]).report\n"
+        "print(*[f.rule for f in report.findings], "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rule, peak = done.stdout.split()
+    assert rule == "F003"
+    assert int(peak) * (1 if sys.platform == "darwin" else 1024) < 500 * 1024 * 1024
+
+
+# --- wide sheets inside the limits ------------------------------------------------------------
+
+
+def test_a_wide_sheet_is_measured_streaming(tmp_path: Path) -> None:
+    # 60 columns (A to BH) by 80,000 rows, 4.8 million cells: within the limit, past Z. Its
+    # 130 MB of XML deflate to a few MB; the measure reads it in chunks, never whole (the
+    # reach check once held all of its text, and a full XML parse then took minutes).
+    letters = [openpyxl.utils.get_column_letter(column) for column in range(1, 61)]
+    path = tmp_path / "wide.xlsx"
+    source = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(path, "w") as new:
+        for info in old.infolist():
+            if info.filename != SHEET_PART:
+                new.writestr(info, old.read(info), zipfile.ZIP_DEFLATED)
+        info = zipfile.ZipInfo(SHEET_PART)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with new.open(info, "w") as member:
+            member.write(sheet_xml("").split(b"</sheetData>")[0])
+            for row in range(1, 80_001):
+                cells = "".join(f'<c r="{letter}{row}"><v>{row % 97}</v></c>' for letter in letters)
+                member.write(f'<row r="{row}">{cells}</row>'.encode())
+            member.write(b"</sheetData></worksheet>")
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo(SHEET_PART).file_size > 120 * 1024 * 1024
+    code = textwrap.dedent(
+        """
+        import resource, sys
+        from pathlib import Path
+        from returns_kit.workbook.container import inspect_container
+        import polars  # loaded wherever validation runs; not the measure's own memory
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result = inspect_container(Path(sys.argv[1]))
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(result.kind, len(result.findings), after - before)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    kind, findings, grown = done.stdout.split()
+    assert (kind, findings) == ("xlsx", "0")
+    scale = 1 if sys.platform == "darwin" else 1024
+    assert int(grown) * scale < 100 * 1024 * 1024, f"{int(grown) * scale / 2**20:.0f} MiB"
+
+
+QUICK_SHAPES = [
+    '<c r="{ref}"><v>1</v></c>',
+    '<c r="{ref}" s="3"/>',  # formatted, empty: not in calamine's grid
+    '<c r="{ref}" s="3"></c>',
+    '<c r="{ref}" s="3">\n </c>',
+    '<c r="{ref}" t="inlineStr"><is><t>a &gt; b</t></is></c>',
+    '<c r="{ref}" s="1" t="str"><f>"x"</f><v></v></c>',
+    '<c r="{ref}" x14ac:note="a"><v>2</v></c>',
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(
+            st.one_of(st.integers(1, 40), st.integers(1, 1_048_576)),
+            st.one_of(st.integers(1, 30), st.integers(1, 16_384)),
+            st.integers(0, len(QUICK_SHAPES) - 1),
+        ),
+        max_size=25,
+    ),
+    read_size=st.sampled_from([1024 * 1024, 97, 13]),
+)
+def test_quick_extent_agrees_with_the_full_parse(
+    cells: list[tuple[int, int, int]], read_size: int
+) -> None:
+    rows: dict[int, list[str]] = {}
+    for row, column, shape in cells:
+        ref = container_module._a1(row, column)
+        rows.setdefault(row, []).append(QUICK_SHAPES[shape].format(ref=ref))
+    xml = "".join(f'<row r="{row}">{"".join(found)}</row>' for row, found in rows.items())
+    sheet = sheet_xml(xml).replace(b"<sheetData>", b"<sheetViews/><sheetData>")
+    sheet = sheet.replace(b"<worksheet ", b'<worksheet xmlns:x14ac="urn:x14ac" ')
+    with tempfile.TemporaryDirectory() as folder:
+        path = rezip(xlsx_bytes(), Path(folder) / "q.xlsx", replace={SHEET_PART: sheet})
+        with zipfile.ZipFile(path) as archive:
+
+            def parse(name: str, start: Any, end: Any) -> None:
+                container_module._parse_member(archive, name, start, end)
+
+            with archive.open(SHEET_PART) as member:
+                quick = extent_module.quick_extent(member.read, read_size)
+            assert quick == extent_module.sheet_extent(parse, SHEET_PART)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        ("<c r=", "<x:c r="),  # prefixed
+        ('<c r="', '<c  r="'),  # two spaces
+        ("<sheetData>", "<!-- x --><sheetData>"),
+        ("<sheetData>", '<sheetData xmlns:y="urn:y">'),
+        ("</sheetData>", "</sheetData><sheetData/>"),
+        ('<c r="B2"', '<c t="n" r="B2"'),  # r not first
+    ],
+)
+def test_quick_extent_leaves_unusual_sheets_to_the_full_parse(variant: tuple[str, str]) -> None:
+    xml = '<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="B2"><v>2</v></c></row>'
+    sheet = sheet_xml(xml)
+    sheet = sheet.replace(variant[0].encode(), variant[1].encode(), 1)
+    pieces = [sheet]
+    assert extent_module.quick_extent(lambda _: pieces.pop() if pieces else b"", 1 << 20) is None
+
+
+def test_a_workbook_naming_one_part_for_thousands_of_sheets_is_read_once(tmp_path: Path) -> None:
+    # 50,000 <sheet> elements, all pointing at one part: each part is measured and scanned
+    # once (naming each sheet against a list was quadratic, and each was scanned again).
+    source = xlsx_bytes({"A1": "people_total", "B2": "=1+1"})
+    with zipfile.ZipFile(io.BytesIO(source)) as archive:
+        workbook = archive.read("xl/workbook.xml")
+    many = "".join(f'<sheet name="S{i}" sheetId="{i + 2}" r:id="rId1"/>' for i in range(50_000))
+    workbook = workbook.replace(b"</sheets>", many.encode() + b"</sheets>")
+    path = rezip(source, tmp_path / "many.xlsx", replace={"xl/workbook.xml": workbook})
+    result = inspect_container(path)
+    assert_accepted(result, "xlsx")
+    assert len(result.unreadable_cells) == 10_000  # sheets past 10,000 are measured, not named
+    assert result.unreadable_cells["Budgets"] == [("B2", "formula-without-value")]
+
+
+ODS_ROW = st.tuples(
+    st.integers(1, 3),  # rows repeated
+    st.lists(st.tuples(st.integers(1, 4), st.booleans(), st.booleans()), max_size=5),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    tables=st.lists(st.lists(ODS_ROW, max_size=6), min_size=1, max_size=3),
+    read_size=st.sampled_from([1 << 20, 61, 7]),
+)
+def test_ods_cells_counted_as_calamine_builds_them(
+    tables: list[list[tuple[int, list[tuple[int, bool, bool]]]]], read_size: int
+) -> None:
+    """The count against a model of calamine's grid: rows from the first to the last with
+    content (repeats included) by columns from A to the furthest cell with content."""
+    xml, expected = [], []
+    for number, rows in enumerate(tables):
+        xml.append(f'<table:table table:name="T{number}">')
+        first = last = widest = 0
+        row_at = 0
+        for times, cells in rows:
+            attribute = f' table:number-rows-repeated="{times}"' if times > 1 else ""
+            xml.append(f"<table:table-row{attribute}>")
+            column = width = 0
+            for repeat, content, open_tag in cells:
+                repeated = f' table:number-columns-repeated="{repeat}"' if repeat > 1 else ""
+                value = ' office:value-type="float" office:value="1"' if content else ""
+                if open_tag:  # a cell that holds a paragraph (and a table, calamine skips)
+                    inner = (
+                        '<text:p>x</text:p><table:table table:name="in"><table:table-row>'
+                        '<table:table-cell office:value="1" table:number-columns-repeated="9"/>'
+                        "</table:table-row></table:table>"
+                    )
+                    xml.append(f"<table:table-cell{repeated}{value}>{inner}</table:table-cell>")
+                else:
+                    xml.append(f"<table:table-cell{repeated}{value}/>")
+                column += repeat
+                if content:
+                    width = column
+            xml.append("</table:table-row>")
+            if width:
+                first = first or row_at + 1
+                last = row_at + times
+                widest = max(widest, width)
+            row_at += times
+        xml.append("</table:table>")
+        if widest:
+            expected.append((f"T{number}", last - first + 1, widest))
+    data = ods_content("".join(xml)).encode()
+    counter = extent_module.OdsCells()
+    for start in range(0, len(data), read_size):
+        counter.feed(data[start : start + read_size])
+    found = [(table.name, table.rows, table.columns) for table in counter.finish()]
+    assert found == expected

@@ -4,9 +4,7 @@ one polars regular expression; never calamine)."""
 from __future__ import annotations
 
 import codecs
-import functools
 import os
-import posixpath
 import re
 import stat
 import struct
@@ -15,16 +13,39 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO, Literal, NoReturn
-from urllib.parse import unquote
 from xml.parsers import expat
 
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
+from returns_kit.workbook.encryption import opens_with_default_password
+from returns_kit.workbook.extent import (
+    GRID_COLUMNS,
+    GRID_ROWS,
+    OdsCells,
+    SheetReach,
+    TableCells,
+    column_number,
+    far_reference,
+    near_bounds,
+    quick_extent,
+    sheet_extent,
+)
+from returns_kit.workbook.package import Package, part_key, read_package
+
+__all__ = [
+    "Container",
+    "Limits",
+    "far_reference",
+    "inspect_container",
+    "near_bounds",
+]
 
 _MIB = 1024 * 1024
 _CHUNK = _MIB
 # A real prolog is an XML declaration and perhaps a comment: well under 1 KB.
 _PROLOG_LIMIT = _MIB
+#: A first look at each part reads this much at a time: its prolog is normally all of it.
+_PROLOG_READ = 16 * 1024
 # A sheet of uncalculated formulas could list a million cells; the first thousand say
 # everything a council officer needs, and the list stays small in memory.
 _MAX_CELLS_PER_SHEET = 1000
@@ -101,6 +122,12 @@ _MSG_PASSWORD = (
     "The workbook is password-protected, so it cannot be checked. Open it, remove the password "
     "and save as .xlsx, then send the new file."
 )
+_MSG_DEFAULT_PASSWORD = (
+    "The workbook is encrypted with Excel's built-in default password (Excel opens such a "
+    "file without asking, for example one marked read-only or with its structure protected), "
+    "so it cannot be checked. Open it in Excel, remove the protection and save it as .xlsx "
+    "without a password, then send the new file."
+)
 _MSG_LEGACY = (
     "The file is an old-style Excel 97-2003 workbook (.xls), which is not accepted. Open it in "
     f"a spreadsheet program, {_SAVE_AS_XLSX}."
@@ -108,6 +135,14 @@ _MSG_LEGACY = (
 _MSG_MACRO = (
     "The workbook is macro-enabled (.xlsm), which is not accepted. Open it in a spreadsheet "
     f"program, {_SAVE_AS_XLSX} (this removes the macros)."
+)
+_MSG_ODS_MACRO = (
+    "The spreadsheet contains macros (LibreOffice Basic or scripts), which are not accepted. "
+    f"Open it in a spreadsheet program, {_SAVE_AS_XLSX} (this removes the macros)."
+)
+_MSG_OLD_EXCEL = (
+    "The file is an old-style Excel 2.x to 4.0 workbook (a legacy binary workbook), which is "
+    f"not accepted. Open it in a spreadsheet program, {_SAVE_AS_XLSX}."
 )
 _MSG_BINARY = (
     "The workbook is an Excel Binary Workbook (.xlsb), which is not accepted. Open it in a "
@@ -122,8 +157,9 @@ _MSG_NOT_SPREADSHEET = (
     f"{_SAVE_AS_XLSX}."
 )
 _MSG_DTD = (
-    "The workbook contains an XML document type declaration, which spreadsheet programs never "
-    f"write; refused for safety. Open it in a spreadsheet program, {_SAVE_AS_XLSX}."
+    "The workbook contains an XML document type declaration, which spreadsheet programs do not "
+    "write in a workbook's data and which can hide an attack; refused for safety. Open it in a "
+    f"spreadsheet program, {_SAVE_AS_XLSX}."
 )
 _MSG_LONG_PROLOG = (
     "The workbook has an internal part that starts with over 1 MB of padding before its "
@@ -131,9 +167,9 @@ _MSG_LONG_PROLOG = (
     f"spreadsheet program, {_SAVE_AS_XLSX}."
 )
 _MSG_DUPLICATE_PART = (
-    "The workbook holds two internal parts with the same name, which spreadsheet programs "
-    "never write, so it is unclear what it contains. Open it in a spreadsheet program, "
-    f"{_SAVE_AS_XLSX}."
+    "The workbook holds two internal parts with the same name (ignoring case), which "
+    "spreadsheet programs never write, so it is unclear what it contains. Open it in a "
+    f"spreadsheet program, {_SAVE_AS_XLSX}."
 )
 _MSG_SHRINK = (
     "Remove sheets, images and data that are not part of the return, save it as .xlsx and "
@@ -149,7 +185,8 @@ class Limits:
     max_uncompressed_bytes: int = 500 * 1024 * 1024  #: "500 MB uncompressed", all members
     max_members: int = 10_000  #: files inside the zip
     #: cells in the rectangle from a sheet's first to its last cell: calamine allocates it
-    #: whole, and aborts the process (no exception) when it cannot
+    #: whole, and aborts the process (no exception) when it cannot. An .ods's sheets count
+    #: together, repeated rows and columns included: calamine builds them all as it opens it.
     max_sheet_cells: int = 20_000_000
     #: rows in a sheet as calamine reads it (Excel's own maximum), checked once it is read
     max_rows: int = 1_048_576
@@ -219,6 +256,8 @@ def _inspect(path: Path, limits: Limits) -> Container:
         magic = fh.read(len(_OLE_MAGIC))
         if magic == _OLE_MAGIC:
             _refuse_compound_file(fh)
+        if _is_biff2_to_4(magic):
+            _refuse("F002", _MSG_OLD_EXCEL)
         if not magic.startswith(_ZIP_MAGIC):
             _refuse("F001", _MSG_NOT_WORKBOOK)
         # zipfile builds an object for every central directory entry before we could
@@ -252,6 +291,20 @@ def _refuse_members(limits: Limits) -> NoReturn:
     )
 
 
+#: The BOF record that starts an Excel 2, 3 or 4 file (which, unlike later ones, is not wrapped
+#: in a compound file): record type, then its length.
+_BIFF2_TO_4_BOF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
+#: The BOF's document type: a worksheet, a chart, a macro sheet or a workbook.
+_BIFF_DOCUMENT_TYPES = (0x0010, 0x0020, 0x0040, 0x0100)
+
+
+def _is_biff2_to_4(head: bytes) -> bool:
+    if head[:4] not in _BIFF2_TO_4_BOF:
+        return False
+    # BIFF2's BOF holds (version, type); BIFF3 and 4's hold (version, type, build).
+    return len(head) >= 8 and struct.unpack_from("<H", head, 6)[0] in _BIFF_DOCUMENT_TYPES
+
+
 def _refuse_compound_file(fh: BinaryIO) -> NoReturn:
     # Office wraps a password-protected .xlsx in the same compound-file container as a
     # legacy .xls; only the stream name EncryptedPackage tells them apart. The file is
@@ -260,6 +313,10 @@ def _refuse_compound_file(fh: BinaryIO) -> NoReturn:
     hints = _Hints(("EncryptedPackage".encode("utf-16-le"),))
     while chunk := fh.read(_CHUNK):
         if hints.feed(chunk):
+            # Only trying Excel's default password tells its files from ones a person locked.
+            fh.seek(0)
+            if opens_with_default_password(fh.read()):
+                _refuse("F001", _MSG_DEFAULT_PASSWORD)
             _refuse("F001", _MSG_PASSWORD)
     _refuse("F002", _MSG_LEGACY)
 
@@ -321,41 +378,63 @@ def _inspect_zip(archive: zipfile.ZipFile, limits: Limits) -> Container:
         )
     if any(info.flag_bits & _ZIP_ENCRYPTED_FLAGS for info in infos):
         _refuse("F001", _MSG_PASSWORD)
-    names = {info.filename for info in infos}
-    if len(names) != len(infos):
-        _refuse("F001", _MSG_DUPLICATE_PART)
-    kind = _kind(archive, names)
-    far: set[str] = set()
-    hinted = _stream_members(archive, infos, kind, limits, far)
-    if kind == "xlsx" and far:
-        _check_extents(archive, names, far, limits)
+    # calamine finds a part whatever its case and with "\\" for "/": two members that it
+    # would take for one leave it unclear which one is read, so neither is.
+    members: dict[str, str] = {}
+    for info in infos:
+        key = part_key(info.filename)
+        if key in members:
+            _refuse("F001", _MSG_DUPLICATE_PART)
+        members[key] = info.filename
+    kind, package = _kind(archive, infos, members)
+    sheets = package.parts
+    hinted, far, tables = _stream_members(archive, infos, kind, limits, sheets)
     if kind == "xlsx":
-        cells = _xlsx_unreadable_cells(archive, names, hinted)
+        _check_extents(archive, package, far, limits)
+        cells = _xlsx_unreadable_cells(archive, package, hinted)
     else:
-        cells = _ods_unreadable_cells(archive) if "content.xml" in hinted else {}
+        _check_tables(tables, limits)
+        content = members["content.xml"]
+        cells = _ods_unreadable_cells(archive, content) if content in hinted else {}
     return Container(kind, [], cells)
 
 
-def _kind(archive: zipfile.ZipFile, names: set[str]) -> Literal["xlsx", "ods"]:
-    if "[Content_Types].xml" in names:
-        if any(posixpath.basename(name).lower() == "vbaproject.bin" for name in names):
+def _kind(
+    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], members: dict[str, str]
+) -> tuple[Literal["xlsx", "ods"], Package]:
+    """What the zip holds, from its parts (never from a word in a content type, which
+    SheetJS, for one, declares for parts it never writes)."""
+
+    def parse(name: str, start: Callable[[str, dict[str, str]], None]) -> None:
+        _parse_member(archive, name, start)
+
+    if "[content_types].xml" in members or "_rels/.rels" in members:
+        # The package's parts are parsed to find its sheets before the pass that inflates
+        # every part: look at each part's start first, so that no parser ever sees a DTD.
+        for info in infos:
+            _check_prolog(archive, info)
+        package = read_package(members, parse)
+        if package.macros:
             _refuse("F002", _MSG_MACRO)
-        if _member_contains(archive, "[Content_Types].xml", b"macroenabled", fold_case=True):
-            _refuse("F002", _MSG_BINARY if "xl/workbook.bin" in names else _MSG_MACRO)
-        if "xl/workbook.xml" not in names:
+        if not package.workbooks:
+            if package.binary or any(key.endswith("/workbook.bin") for key in members):
+                _refuse("F002", _MSG_BINARY)
             _refuse("F001", _MSG_NO_WORKBOOK_PART)
-        return "xlsx"
-    if "mimetype" in names:
-        with archive.open("mimetype") as member:
+        return "xlsx", package
+    if "mimetype" in members:
+        with archive.open(members["mimetype"]) as member:
             mimetype = member.read(len(_ODS_MIMETYPE) + 64).strip()
         if mimetype == _ODS_MIMETYPE:
-            if "META-INF/manifest.xml" in names and _member_contains(
-                archive, "META-INF/manifest.xml", b"encryption-data"
-            ):
+            manifest = members.get("meta-inf/manifest.xml")
+            if manifest is not None and _member_contains(archive, manifest, b"encryption-data"):
                 _refuse("F001", _MSG_PASSWORD)
-            if "content.xml" not in names:
+            # LibreOffice keeps Basic macros in Basic/ (their dialogs in Dialogs/) and other
+            # scripts in Scripts/; its Basic parts carry a DTD, so look before the DTD check.
+            if any(key.startswith(("basic/", "dialogs/", "scripts/")) for key in members):
+                _refuse("F002", _MSG_ODS_MACRO)
+            if "content.xml" not in members:
                 _refuse("F001", _MSG_CORRUPT)
-            return "ods"
+            return "ods", Package()
     _refuse("F001", _MSG_NOT_SPREADSHEET)
 
 
@@ -493,6 +572,19 @@ class _Prolog:
         self.buffer = bytearray()
 
 
+def _check_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    prolog = _Prolog(strict=info.filename.lower().endswith((".xml", ".rels")))
+    try:
+        with archive.open(info) as member:
+            while not prolog.done and (chunk := member.read(_PROLOG_READ)):
+                prolog.feed(chunk)
+            prolog.finish()
+    except _Refusal:
+        raise
+    except Exception:
+        _refuse("F001", _MSG_CORRUPT)
+
+
 def _is_name_start(char: bytes) -> bool:
     return bool(char) and (char.isalpha() or char in b"_:" or char[0] >= 0x80)
 
@@ -502,24 +594,28 @@ def _stream_members(
     infos: list[zipfile.ZipInfo],
     kind: Literal["xlsx", "ods"],
     limits: Limits,
-    far: set[str],
-) -> set[str]:
+    sheets: set[str],
+) -> tuple[set[str], set[str], list[TableCells]]:
     """Inflate every member once, refusing on a lie, a bomb or a DTD.
 
     Returns the names of members hinted to hold formulas or errors, for a precise re-read;
-    adds to ``far`` the worksheets with a cell reference far out enough to need measuring.
+    the worksheet parts among ``sheets`` that may reach far enough to need measuring; and, for
+    an .ods, the cells each table of content.xml makes calamine build.
     """
     total = 0
     hinted: set[str] = set()
-    far_pattern = far_reference(limits.max_sheet_cells)
+    far: set[str] = set()
+    tables: list[TableCells] = []
     for info in infos:
         prolog = _Prolog(strict=info.filename.lower().endswith((".xml", ".rels")))
         hints: _Hints | _SheetHints | None = None
-        reach = _FarHints(far_pattern) if _is_worksheet(info.filename) else None
+        reach = SheetReach(limits.max_sheet_cells) if info.filename in sheets else None
+        ods_cells = None
         if kind == "xlsx":
             hints = _SheetHints()
-        elif info.filename == "content.xml":
+        elif part_key(info.filename) == "content.xml":
             hints = _Hints(_ODS_HINTS)
+            ods_cells = OdsCells()
         try:
             with archive.open(info) as member:
                 # zipfile stops at the declared size and then checks the CRC, so a
@@ -539,211 +635,41 @@ def _stream_members(
                         hinted.add(info.filename)
                     if reach is not None:
                         reach.feed(chunk)
+                    if ods_cells is not None:
+                        ods_cells.feed(chunk)
                 prolog.finish()
             if reach is not None and reach.found():
                 far.add(info.filename)
+            if ods_cells is not None:
+                tables = ods_cells.finish()
         except _Refusal:
             raise
         except Exception:
             _refuse("F001", _MSG_CORRUPT)
         if prolog.utf16:
             hinted.add(info.filename)
-    return hinted
-
-
-def _is_worksheet(name: str) -> bool:
-    return name.startswith("xl/worksheets/") and name.endswith(".xml")
-
-
-#: Excel's grid: no sheet may reach past it, whatever the cell limit.
-_GRID_ROWS = 1_048_576
-_GRID_COLUMNS = 16_384
-#: The widest reference (Z) that does not, on its own, send a sheet to be measured. A
-#: return is narrower, so its sheets stay on the quick path; the row bound follows from it.
-_NEAR_COLUMNS = 26
-
-
-def near_bounds(max_sheet_cells: int) -> tuple[int, int]:
-    """(rows, columns) such that a sheet whose cell and row references all stay within both
-    spans at most ``rows * columns <= max_sheet_cells`` cells and stays inside Excel's grid,
-    so it need not be measured. (0, 1) when every sheet must be measured.
-    """
-    columns = max(1, min(_NEAR_COLUMNS, max_sheet_cells))
-    rows = min(max(0, max_sheet_cells) // columns, _GRID_ROWS)
-    return rows, columns
-
-
-def _digits_at_least(n: int) -> str:
-    """A pattern for a run of ASCII digits worth at least ``n`` (``n >= 1``), matched from its
-    first digit. A run with leading zeros is only longer, so it matches all the same: the
-    pattern may send a near sheet to be measured, but never lets a far one through.
-    """
-    text = str(n)
-    options = [f"[0-9]{{{len(text) + 1},}}", text]
-    for i, digit in enumerate(text):
-        if digit != "9":
-            rest = len(text) - i - 1
-            options.append(f"{text[:i]}[{int(digit) + 1}-9]" + (f"[0-9]{{{rest}}}" if rest else ""))
-    return "(?:" + "|".join(options) + ")"
-
-
-def _letters_at_least(column: int) -> str:
-    """A pattern for column letters naming ``column`` (2 to 27) or a later one."""
-    if column > 26:
-        return "[A-Za-z]{2,}"
-    upper, lower = chr(ord("A") + column - 1), chr(ord("a") + column - 1)
-    return f"(?:[A-Za-z]{{2,}}|[{upper}-Z{lower}-z])"
-
-
-_SPACE = r"[ \t\r\n]"
-
-
-@functools.cache
-def far_reference(max_sheet_cells: int) -> str:
-    """The pattern for what sends a worksheet part to be measured under ``max_sheet_cells``.
-
-    A cell or row reference past :func:`near_bounds` (a later column, or a later row,
-    leading spaces and $ allowed as the measure allows them); a cell or row with no
-    reference at all, whose place counts on from the one before it, so that only a walk
-    through the sheet can say where it lands; or a prefixed cell, row or sheet element,
-    which the pattern for those does not follow. A sheet with none of these spans no more
-    than the bounds allow, so the precise measure below runs only on the odd sheet that
-    does. (ASCII classes and no prefix in the middle alternative keep the search to about
-    1 ms a MB.)
-    """
-    rows, columns = near_bounds(max_sheet_cells)
-    if rows < 1:
-        return "(?s)."  # any content at all: every sheet is measured
-    reference = (
-        rf"(?:{_letters_at_least(columns + 1)}\$?[0-9]"
-        rf"|[A-Za-z]*\$?{_digits_at_least(rows + 1)})"
-    )
-    return (
-        rf"""{_SPACE}r{_SPACE}*={_SPACE}*["']{_SPACE}*\$?{reference}"""
-        rf"""|<(?:c|row)(?:{_SPACE}+(?:[^ \t\r\nr=/>][^ \t\r\n=]*|r[^ \t\r\n=]+){_SPACE}*="""
-        rf"""{_SPACE}*(?:"[^"]*"|'[^']*'))*{_SPACE}*/?>"""
-        rf"""|:(?:c|row|worksheet)[ \t\r\n/>]"""
-    )
-
-
-#: How much of one read is carried into the next, so that a tag cut by the read is seen whole.
-_HINT_OVERLAP = 512
-
-
-class _FarHints:
-    """Whether a worksheet part may hold a far-out cell or row reference.
-
-    Searched with polars' Rust regex, a DFA, over all of a part's chunks at once (in
-    parallel): Python's re took 7 ms a MB of sheet XML here, over a third of validating a
-    large return. polars is loaded by then wherever validation runs.
-    """
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self.texts: list[str] = []
-        self.tail = ""
-
-    def feed(self, chunk: bytes) -> bool:
-        text = self.tail + chunk.decode("utf-8", "replace")
-        self.tail = text[-_HINT_OVERLAP:]
-        self.texts.append(text)
-        return False
-
-    def found(self) -> bool:
-        import polars as pl
-
-        return bool(self.texts) and bool(
-            pl.Series(self.texts, dtype=pl.String).str.contains(self.pattern).any()
-        )
-
-
-#: A cell reference as calamine reads one, of any length, so an absurd row still counts.
-_ANY_CELL_REF = re.compile(r"\$?([A-Za-z]+)\$?([0-9]+)")
-#: Stands for a row or column number too long to be worth converting: far beyond any grid.
-_FAR = 10**15
-
-
-def _bounded(digits: str) -> int:
-    """A row number as written, however many digits."""
-    digits = digits.lstrip("0")
-    return int(digits or "0") if len(digits) <= 15 else _FAR
-
-
-class _Extent:
-    """expat handlers that place each cell where calamine does, and bound those with content.
-
-    A cell without ``r`` follows the one before it in its row; a row without ``r``
-    follows the row before it (an empty ``<row/>`` included). A cell with no child
-    element (``<c r="XFD1" s="3"/>``, a formatted empty cell) is not in calamine's grid,
-    so it does not count: formatting a far cell is harmless, a value there is not.
-    """
-
-    def __init__(self) -> None:
-        self.in_data = False
-        self.row = 0
-        self.column = 0
-        self.cell: tuple[int, int] | None = None
-        self.rows = [0, 0]  # min, max
-        self.columns = [0, 0]
-
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        name = _local(tag)
-        if name == "sheetData":
-            self.in_data = True
-        elif not self.in_data:
-            return
-        elif name == "row":
-            number = attrs.get("r", "").strip()
-            self.row = _bounded(number) if number.isdigit() else self.row + 1
-            self.column = 0
-        elif name == "c":
-            ref = _ANY_CELL_REF.fullmatch(attrs.get("r", "").strip())
-            if ref:
-                letters = ref.group(1)
-                # Past three letters a column is beyond any grid; eight keep the sum small.
-                self.column = _column_number(letters[:8]) if len(letters) <= 8 else _FAR
-                self.cell = (_bounded(ref.group(2)), self.column)
-            else:
-                self.column += 1
-                self.cell = (self.row, self.column)
-        elif self.cell is not None:
-            # A child (<v>, <f>, <is>): the cell holds something calamine will place.
-            row, column = self.cell
-            self.cell = None
-            for bounds, value in ((self.rows, row), (self.columns, column)):
-                bounds[0] = value if not bounds[0] else min(bounds[0], value)
-                bounds[1] = max(bounds[1], value)
-
-    def end(self, tag: str) -> None:
-        name = _local(tag)
-        if name == "c":
-            self.cell = None
-        elif name == "sheetData":
-            self.in_data = False
-
-
-def _extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
-    """(rows, columns) of the rectangle from the sheet's first to its last cell with content.
-
-    A full expat parse, slower than a regular expression but not fooled by what XML
-    allows and a pattern misreads (a ">" inside an attribute value, a reference in single
-    quotes, cells placed by counting); only sheets hinted far out pay for it.
-    """
-    extent = _Extent()
-    _parse_member(archive, part, extent.start, extent.end)
-    rows, columns = extent.rows, extent.columns
-    if not rows[1]:
-        return 0, 0
-    return rows[1] - rows[0] + 1, columns[1] - columns[0] + 1
+    return hinted, far, tables
 
 
 def _check_extents(
-    archive: zipfile.ZipFile, names: set[str], far: set[str], limits: Limits
+    archive: zipfile.ZipFile, package: Package, far: set[str], limits: Limits
 ) -> None:
-    sheet_of = {part: sheet for sheet, part in _xlsx_sheet_parts(archive, names)}
+    def parse(
+        name: str,
+        start: Callable[[str, dict[str, str]], None],
+        end: Callable[[str], None],
+    ) -> None:
+        _parse_member(archive, name, start, end)
+
+    sheet_of = {part: sheet for sheet, part in reversed(package.sheets)}
     for part in sorted(far):
-        rows, columns = _extent(archive, part)
-        over_grid = rows > _GRID_ROWS or columns > _GRID_COLUMNS
+        try:
+            with archive.open(part) as member:
+                extent = quick_extent(member.read, _CHUNK)
+        except Exception:
+            extent = None  # damage: let the full parse say so
+        rows, columns = extent if extent is not None else sheet_extent(parse, part)
+        over_grid = rows > GRID_ROWS or columns > GRID_COLUMNS
         if rows * columns > limits.max_sheet_cells or over_grid:
             name = sheet_of.get(part, part)
             _refuse(
@@ -753,6 +679,23 @@ def _check_extents(
                 "Delete the stray cells far from the table (or the rows and columns around "
                 "them) and save the workbook again.",
             )
+
+
+def _check_tables(tables: list[TableCells], limits: Limits) -> None:
+    """calamine builds every sheet of an .ods as it opens the file, whichever are read, so
+    their cells together are held to the limit one .xlsx sheet is held to."""
+    total = sum(table.cells for table in tables)
+    if total <= limits.max_sheet_cells:
+        return
+    largest = max(tables, key=lambda table: table.cells)
+    _refuse(
+        "F003",
+        f"The spreadsheet's sheets span {total:,} cells together, counting repeated rows and "
+        f"columns, over the limit of {limits.max_sheet_cells:,}; the largest, "
+        f'"{largest.name}", spans {largest.rows:,} rows by {largest.columns:,} columns. Delete '
+        "the rows and columns far from the table (a value or formula filled down or across "
+        "far beyond it) and save the spreadsheet again.",
+    )
 
 
 def _parse_member(
@@ -802,57 +745,23 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _xlsx_sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
-    """(sheet name, zip member) for each sheet, in workbook order."""
-    sheets: list[tuple[str, str]] = []
-
-    def on_sheet(tag: str, attrs: dict[str, str]) -> None:
-        if _local(tag) == "sheet":
-            # r:id's prefix is bound to a different namespace in Strict OOXML.
-            rel_id = next((v for k, v in attrs.items() if k.endswith("}id")), None)
-            if "name" in attrs and rel_id is not None:
-                sheets.append((attrs["name"], rel_id))
-
-    _parse_member(archive, "xl/workbook.xml", on_sheet)
-    targets: dict[str, str] = {}
-
-    def on_relationship(tag: str, attrs: dict[str, str]) -> None:
-        if _local(tag) == "Relationship" and attrs.get("TargetMode") != "External":
-            if "Id" in attrs and "Target" in attrs:
-                targets[attrs["Id"]] = attrs["Target"]
-
-    rels = "xl/_rels/workbook.xml.rels"
-    if rels in names:
-        _parse_member(archive, rels, on_relationship)
-    parts = []
-    for sheet, rel_id in sheets:
-        target = targets.get(rel_id)
-        if target is None:
-            continue
-        target = unquote(target)
-        # openpyxl writes absolute targets ("/xl/worksheets/sheet1.xml"), Excel relative.
-        if target.startswith("/"):
-            part = posixpath.normpath(target.lstrip("/"))
-        else:
-            part = posixpath.normpath(posixpath.join("xl", target))
-        if part in names:
-            parts.append((sheet, part))
-    return parts
-
-
 def _xlsx_unreadable_cells(
-    archive: zipfile.ZipFile, names: set[str], hinted: set[str]
+    archive: zipfile.ZipFile, package: Package, hinted: set[str]
 ) -> dict[str, list[tuple[str, str]]]:
+    by_part: dict[str, _Found] = {}  # each part read once, however many sheets name it
     cells: dict[str, _Found] = {}
-    for sheet, part in _xlsx_sheet_parts(archive, names):
+    for sheet, part in package.sheets:
         if part not in hinted:
             continue
-        try:
-            found = _scan_sheet_quickly(archive, part)
-        except _NeedsFullParse:
-            reader = _XlsxCells()
-            _parse_member(archive, part, reader.start, reader.end, reader.text)
-            found = reader.found
+        found = by_part.get(part)
+        if found is None:
+            try:
+                found = _scan_sheet_quickly(archive, part)
+            except _NeedsFullParse:
+                reader = _XlsxCells()
+                _parse_member(archive, part, reader.start, reader.end, reader.text)
+                found = reader.found
+            by_part[part] = found
         if found.cells:
             # Two sheets cannot share a name, but a hostile workbook could say they do.
             cells.setdefault(sheet, _Found()).merge(found)
@@ -1020,7 +929,7 @@ def _enclosing_cell(buf: bytes, pos: int) -> tuple[int, int, int, bytes] | None:
     if ref is None:
         # A cell without r sits after the previous one: only a full parse can count it.
         raise _NeedsFullParse
-    return int(ref.group(2)), _column_number(ref.group(1)), tag_end, attributes.get(b"t", b"n")
+    return int(ref.group(2)), column_number(ref.group(1)), tag_end, attributes.get(b"t", b"n")
 
 
 def _a1(row: int, column: int) -> str:
@@ -1079,7 +988,7 @@ class _XlsxCells:
         elif name == "c":
             ref = _CELL_REF.fullmatch(attrs.get("r", ""))
             if ref:
-                self.column = _column_number(ref.group(1))
+                self.column = column_number(ref.group(1))
                 self.cell_row = int(ref.group(2))
             else:
                 self.column += 1
@@ -1130,13 +1039,6 @@ class _XlsxCells:
         if self.cell_type != "str" and not value.strip():
             return "formula-without-value"
         return None
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters.upper():
-        number = number * 26 + ord(letter) - ord("A") + 1
-    return number
 
 
 def _repeat(value: str | None) -> int:
@@ -1248,14 +1150,14 @@ _ODS_VALUELESS_FORMULA = re.compile(
 _ODS_ERROR = (b'calcext:value-type="error"', b"calcext:value-type='error'")
 
 
-def _ods_may_have_unreadable_cells(archive: zipfile.ZipFile) -> bool:
+def _ods_may_have_unreadable_cells(archive: zipfile.ZipFile, content: str) -> bool:
     """Whether content.xml may hold a formula without a value or an error, by a quick look.
 
     Walking every cell through expat costs seconds on a large sheet; LibreOffice writes a
     value for almost every formula, so a regular expression can usually rule them out.
     """
     carry = b""
-    with archive.open("content.xml") as member:
+    with archive.open(content) as member:
         chunk = _read_head(member)
         bom = len(codecs.BOM_UTF8) if chunk.startswith(codecs.BOM_UTF8) else 0
         prolog = _PROLOG_ITEMS.match(chunk, bom)
@@ -1283,9 +1185,11 @@ def _ods_suspect(buf: bytes, end: int) -> bool:
     )
 
 
-def _ods_unreadable_cells(archive: zipfile.ZipFile) -> dict[str, list[tuple[str, str]]]:
-    if not _ods_may_have_unreadable_cells(archive):
+def _ods_unreadable_cells(
+    archive: zipfile.ZipFile, content: str
+) -> dict[str, list[tuple[str, str]]]:
+    if not _ods_may_have_unreadable_cells(archive, content):
         return {}
     reader = _OdsCells()
-    _parse_member(archive, "content.xml", reader.start, reader.end, reader.text)
+    _parse_member(archive, content, reader.start, reader.end, reader.text)
     return {sheet: found.ordered() for sheet, found in reader.found.items() if found.cells}

@@ -8,6 +8,7 @@ cell rather than a silent null, as polars' own Excel path would make it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ import polars as pl
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
 from returns_kit.workbook.container import Limits
+
+#: calamine's own cap on the cells it builds for a sheet (an .ods's, as it opens the file).
+_CELL_CAP = re.compile(r"Cell limit exceeded \((\d+) cells requested, max (\d+)\)")
 
 #: Name endings for which calamine picks the reader that fits each kind of workbook.
 _ENDINGS = {"xlsx": (".xlsx", ".xlsm"), "ods": (".ods",)}
@@ -102,8 +106,8 @@ class WorkbookReader:
             with _native_stderr_silenced():
                 reader = fastexcel.read_excel(source)
                 reader.sheet_names  # noqa: B018  (read now, so damage shows here, not later)
-        except Exception:  # calamine's errors for a damaged workbook are many and unstable
-            return finding(
+        except Exception as error:  # calamine's errors for a damaged workbook are many
+            return _over_cap(error) or finding(
                 "F001",
                 "The workbook is damaged and cannot be read. Open it in a spreadsheet program "
                 "and save it again as .xlsx.",
@@ -123,8 +127,8 @@ class WorkbookReader:
                 )
                 columns = [info.absolute_index for info in sheet.available_columns()]
                 frame = sheet.to_polars()
-        except Exception:  # calamine's errors for a damaged sheet are many and unstable
-            return finding(
+        except Exception as error:  # calamine's errors for a damaged sheet are many
+            return _over_cap(error, name) or finding(
                 "F001",
                 f'Sheet "{name}" cannot be read: the workbook is damaged. Open it in a '
                 "spreadsheet program and save it again as .xlsx.",
@@ -139,3 +143,20 @@ class WorkbookReader:
             )
         frame.columns = [str(index) for index in columns]
         return RawSheet(name, frame)
+
+
+def _over_cap(error: Exception, sheet: str | None = None) -> Finding | None:
+    """An F003 when calamine refused to build a sheet for its size (its own cap, which the
+    checks before it should make unreachable), rather than call the file damaged."""
+    match = _CELL_CAP.search(str(error))
+    if match is None:
+        return None
+    requested, cap = (int(group) for group in match.groups())
+    where = f'Sheet "{sheet}"' if sheet is not None else "A sheet of the workbook"
+    return finding(
+        "F003",
+        f"{where} spans {requested:,} cells, counting repeated rows and columns: over the "
+        f"reader's limit of {cap:,}. Delete the rows and columns far from the table and save "
+        "the workbook again.",
+        sheet=sheet,
+    )
