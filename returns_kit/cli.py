@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from returns_kit import __version__
+from returns_kit.ledger.cli import collect as collect_group
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -268,10 +269,16 @@ class _Progress:
 @click.argument(
     "paths",
     nargs=-1,
-    required=True,
     type=click.Path(path_type=Path),
     callback=_existing_path,
     metavar="PATH...",
+)
+@click.option(
+    "--collection",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
+    help="Aggregate a collection's current returns (see `returns collect`) instead of PATHs, "
+    "with its explanations and decisions on the flags, and record the release in its ledger.",
 )
 @click.option(
     "--out",
@@ -326,6 +333,7 @@ def aggregate(
     no_report: bool,
     run_gx: bool,
     thresholds: Any,
+    collection: Path | None = None,
 ) -> None:
     """Aggregate every council's returns into national tables, flags and a manifest.
 
@@ -359,11 +367,26 @@ def aggregate(
         publish=publish,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
     )
+    if bool(paths) == bool(collection):
+        raise click.UsageError("give PATH... or --collection DIR (one of them).")
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     # The report's process starts now, to import its plotting library on the idle core.
     report = None if no_report else BackgroundReport().start()
     try:
-        _aggregate_and_write(paths, out, options, progress, report, gx=run_gx)
+        if collection is not None:
+            from returns_kit.ledger.cli import aggregate_collection
+
+            aggregate_collection(
+                collection,
+                None,
+                out,
+                options,
+                lambda inputs, annotate, recorded: _aggregate_and_write(
+                    inputs, out, options, progress, report, gx=run_gx, ledger=(annotate, recorded)
+                ),
+            )
+        else:
+            _aggregate_and_write(paths, out, options, progress, report, gx=run_gx)
     finally:
         if report is not None:
             report.close()
@@ -377,6 +400,7 @@ def _aggregate_and_write(
     report: Any,
     *,
     gx: bool = False,
+    ledger: Any = None,
 ) -> None:
     from returns_kit.aggregate.run import aggregate as run_aggregate
     from returns_kit.aggregate.tables import ReconciliationError
@@ -392,6 +416,8 @@ def _aggregate_and_write(
         ) from problem
     finally:
         progress.finish()
+    if ledger is not None:  # --collection: annotate the tables; record the release once written
+        result.tables = ledger[0](result.tables)
     extras: dict[str, Any] = {}
     if report is not None:
         report.draw(result.tables, options.thresholds.series_breaks)
@@ -417,6 +443,8 @@ def _aggregate_and_write(
         f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
         f"{flags.height:,} period-to-period flags. Tables in {out}/"
     )
+    if ledger is not None:
+        click.echo(ledger[1]())
     if data_docs is not None:
         _report_gx(ctx, data_docs, out)
     ctx.exit(result.exit_code)
@@ -496,6 +524,9 @@ def gx_suite(sheet: str, out: Path | None) -> None:
     except OSError as problem:
         raise click.UsageError(f"cannot write {out}: {problem.strerror}") from problem
     click.echo(f"{name} suite written to {out}")
+
+
+cli.add_command(collect_group)  # `returns collect ...`: the collection ledger
 
 
 def main(argv: list[str] | None = None) -> int:

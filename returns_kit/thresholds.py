@@ -52,8 +52,16 @@ def load_thresholds(path: Path | None) -> Thresholds:
         document = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
         raise ConfigError(f"{path}: {problem}") from problem
-    table = document.get("thresholds", {})
-    unknown = set(document) - {"thresholds"} | set(table) - {f.name for f in fields(Thresholds)}
+    unknown = set(document) - {"thresholds"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return thresholds_from_table(document.get("thresholds", {}), str(path))
+
+
+def thresholds_from_table(table: dict[str, Any], path: str) -> Thresholds:
+    """Thresholds from an already parsed ``[thresholds]`` table (also a collection.toml's);
+    ``path`` names the file in the errors."""
+    unknown = set(table) - {f.name for f in fields(Thresholds)}
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
