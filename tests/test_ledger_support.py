@@ -158,3 +158,69 @@ def edited(
 def sqlite_rows(folder: Path, query: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(folder / "ledger.sqlite3") as connection:
         return connection.execute(query).fetchall()
+
+
+SMALL_COUNCIL = "E06000004"  # Stockton-on-Tees
+
+
+def shifted(source: Path, target: Path, people: int, **changes: Any) -> Path:
+    """A copy of ``source`` with ``people`` moved from no personal budget to council-managed
+    budgets (negative: the other way), row by row, keeping every people_total; ``changes``
+    as for :func:`edited`."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(source)
+    sheet = book["Budgets"]
+    head = [cell.value for cell in sheet[1]]
+    managed, none = head.index("council_managed"), head.index("no_personal_budget")
+    source_column, target_column = (none, managed) if people > 0 else (managed, none)
+    left = abs(people)
+    for row in sheet.iter_rows(min_row=2):
+        move = min(left, row[source_column].value or 0)
+        row[source_column].value -= move
+        row[target_column].value += move
+        left -= move
+    assert left == 0, "not enough people to move"
+    book.save(target)
+    return edited(target, target, **changes) if changes else target
+
+
+def small_returns(folder: Path) -> dict[str, Path]:
+    """Small synthetic returns of one council (quick to write and check) for a collection of
+    2012-13 and 2013-14, its 2013-14 raising one query (P001, a personal budget rate up 15.7
+    points), as the council sends them:
+
+    before: 2012-13; first: 2013-14; explained: first again (later) with P001 explained on
+    its Explanations sheet; plain: first again (later still) with no Explanations sheet;
+    changed: 30 more people with a council-managed budget (P001's evidence changes);
+    broken: a copy whose people_total disagrees with its budgets (error B003).
+    """
+    from returns_kit.synth import generate_return, write_xlsx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    code = SMALL_COUNCIL
+    base = folder / "base-2012-13.xlsx"
+    write_xlsx(generate_return(code, "2012-13", seed=1, people=1500), base)
+    first = folder / f"{code}-2013-14.xlsx"
+    write_xlsx(generate_return(code, "2013-14", seed=1, people=1500), first)
+    before = shifted(base, folder / f"{code}-2012-13.xlsx", -300)
+    base.unlink()
+    text = "We moved 300 people to council-managed budgets after a review of home care."
+    return {
+        "before": before,
+        "first": first,
+        "explained": edited(
+            first,
+            folder / "explained.xlsx",
+            submitted_on=datetime(2014, 6, 20),
+            explanations=[("P001", None, text)],
+        ),
+        "plain": edited(first, folder / "again.xlsx", submitted_on=datetime(2014, 6, 25)),
+        "changed": shifted(first, folder / "changed.xlsx", 30, submitted_on=datetime(2014, 6, 30)),
+        "broken": edited(
+            first,
+            folder / "broken.xlsx",
+            submitted_on=datetime(2014, 7, 5),
+            cells={("Budgets", "C2"): 999999},
+        ),  # fmt: skip
+    }
