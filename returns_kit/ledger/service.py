@@ -1098,6 +1098,8 @@ class ReleaseInputs:
     explanations: dict[tuple[str, str], dict[tuple[str, str], Any]]
     decisions: dict[tuple[str, str], dict[tuple[str, str], Any]]
     left_out: list[str]
+    #: the query findings of each (council, period)'s current return
+    queries: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def release_inputs(ledger: Ledger) -> ReleaseInputs:
@@ -1108,6 +1110,7 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
         SignOff.objects.filter(collection=ledger.collection).values_list("submission_id", flat=True)
     )
     paths, used, names, left_out = [], [], {}, []
+    queries: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key in sorted(found.choices):
         current = found.current(key)
         if current is None:
@@ -1119,6 +1122,7 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
         paths.append(path)
         names[str(path)] = found.names.get(current.pk, (current.stored,))[-1]
         used.append({"council_code": key[0], "period": key[1], "sha256": current.sha256})
+        queries[key] = list(current.query_findings)
     explanations: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
     for row in Explanation.objects.filter(collection=ledger.collection).order_by("seq"):
         explanations.setdefault((row.council_code, row.period), {})[
@@ -1129,7 +1133,7 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
         decisions.setdefault((row.council_code, row.period), {})[
             (row.rule, fold(row.scope) if row.scope else "")
         ] = row
-    return ReleaseInputs(paths, used, names, explanations, decisions, left_out)
+    return ReleaseInputs(paths, used, names, explanations, decisions, left_out, queries)
 
 
 def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, Any]:
@@ -1139,11 +1143,11 @@ def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, 
     annotated = dict(tables)
     for name, frame in tables.items():
         if "path" in frame.columns:
-            annotated[name] = frame.with_columns(
-                pl.col("path").replace(inputs.names)
-            )
+            annotated[name] = frame.with_columns(pl.col("path").replace(inputs.names))
     flags = tables["flags"]
-    explained, decision, reason = [], [], []
+    explained: list[bool] = []
+    decision: list[str | None] = []
+    reason: list[str | None] = []
     for row in flags.iter_rows(named=True):
         key = (row["council_code"], row["period"])
         given = inputs.explanations.get(key, {})
@@ -1155,8 +1159,18 @@ def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, 
         marked = mark_explained([Finding(row["rule"], Severity.QUERY, "")], standing)
         explained.append(bool(row["explained"]) or bool(marked[0].explained))
         made = inputs.decisions.get(key, {}).get((row["rule"], ""))
-        decision.append(made.outcome if made is not None else None)
-        reason.append(made.reason if made is not None else None)
+        if made is None:
+            decision.append(None)
+            reason.append(None)
+            continue
+        # A decision stands only while the evidence it was made on is the evidence now.
+        matching = _fingerprint_findings(inputs.queries.get(key, []), row["rule"], "")
+        if matching and made.evidence_hash != evidence_hash(matching):
+            decision.append("reopened")
+            reason.append(f"{made.outcome} on other evidence: {made.reason}")
+        else:
+            decision.append(made.outcome)
+            reason.append(made.reason)
     annotated["flags"] = flags.with_columns(
         pl.Series("explained", explained, dtype=pl.Boolean),
         pl.Series("decision", decision, dtype=pl.String),
