@@ -18,6 +18,9 @@ class Collection(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField()
+    #: the settings the collection was started with (collection.toml's, as the log's init
+    #: entry records them), for a service that has the database but not the folder
+    settings = models.JSONField(default=dict)
 
 
 class ChainHead(models.Model):

@@ -87,9 +87,12 @@ def _create(ledger: Ledger) -> None:
     at = now()
     try:
         with transaction.atomic():
-            ledger.collection = Collection.objects.create(name=ledger.config.name, created_at=at)
+            settings = _config_payload(ledger.config)
+            ledger.collection = Collection.objects.create(
+                name=ledger.config.name, created_at=at, settings=settings
+            )
             ChainHead.objects.create(collection=ledger.collection, hash=audit.GENESIS)
-            audit.append(ledger.collection, "init", _config_payload(ledger.config), at)
+            audit.append(ledger.collection, "init", settings, at)
     except IntegrityError:  # another command created it at the same moment
         ledger.collection = Collection.objects.get(name=ledger.config.name)
 
