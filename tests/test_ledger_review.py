@@ -182,7 +182,7 @@ def test_the_hard_close_refuses_unless_the_council_was_reopened(
     monkeypatch.setenv("RETURNS_KIT_NOW", "2014-08-01T09:00:00Z")
     refused = collect("submit", folder, returns["plain"], url=database_url)
     assert refused.exit_code == 1
-    assert "refused: Not recorded as a submission: the collection closed on 2014-07-31" in (
+    assert "REFUSED. Not recorded as a submission: the collection closed on 2014-07-31" in (
         refused.output
     )
     assert _row(folder, database_url)["current_name"] == returns["first"].name

@@ -151,8 +151,24 @@ def edited(
         for rule, scope, text in explanations:
             sheet.append([rule, scope, text])
     target.parent.mkdir(parents=True, exist_ok=True)
-    book.save(target)
+    _save(book, target)
     return target
+
+
+def _save(book: Any, target: Path) -> None:
+    """Save byte for byte the same every time (fixed document times and zip member times), so
+    a return's SHA-256, and docs/collections.md's worked example, do not change from run to
+    run."""
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    from returns_kit.synth.write import FIXED_TIME
+    from returns_kit.synth.zips import FixedTimeZipFile
+
+    book.properties.created = book.properties.modified = FIXED_TIME
+    with FixedTimeZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).save()
 
 
 def sqlite_rows(folder: Path, query: str) -> list[tuple[Any, ...]]:
@@ -181,7 +197,7 @@ def shifted(source: Path, target: Path, people: int, **changes: Any) -> Path:
         row[target_column].value += move
         left -= move
     assert left == 0, "not enough people to move"
-    book.save(target)
+    _save(book, target)
     return edited(target, target, **changes) if changes else target
 
 

@@ -186,9 +186,10 @@ def submit(
         ledger = _open(folder, database_url)
         result = service.submit(ledger, list(files), by.strip())
     for outcome in result.outcomes:
-        click.echo(outcome.line())
-        if outcome.refused:
-            click.echo(f"returns: {outcome.name} refused: {outcome.what}", err=True)
+        # A refusal is a problem for a person: one line on stderr (and in the log).
+        click.echo(
+            f"returns: {outcome.line()}" if outcome.refused else outcome.line(), err=outcome.refused
+        )
     ctx.exit(result.exit_code)
 
 
@@ -431,8 +432,9 @@ def _status_text(found: Any) -> str:
             if c.errors:
                 detail.append(f"{c.errors} errors")
             if c.queries:
+                noun = "query" if c.queries == 1 else "queries"
                 detail.append(
-                    f"{c.queries} queries, {c.unexplained} unexplained, {c.undecided} undecided"
+                    f"{c.queries} {noun}, {c.unexplained} unexplained, {c.undecided} undecided"
                 )
             if c.signed_off_by:
                 detail.append(f"signed off by {c.signed_off_by}")

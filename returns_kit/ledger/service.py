@@ -1098,6 +1098,7 @@ class ReleaseInputs:
     paths: list[Path]
     used: list[dict[str, str]]
     names: dict[str, str]  #: stored path -> the name it was received under
+    expected: set[tuple[str, str]]  #: (council, period) expected in the collection
     explanations: dict[tuple[str, str], dict[tuple[str, str], Any]]
     decisions: dict[tuple[str, str], dict[tuple[str, str], Any]]
     left_out: list[str]
@@ -1136,7 +1137,12 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
         decisions.setdefault((row.council_code, row.period), {})[
             (row.rule, fold(row.scope) if row.scope else "")
         ] = row
-    return ReleaseInputs(paths, used, names, explanations, decisions, left_out, queries)
+    expected = {
+        (code, period)
+        for period in ledger.config.periods
+        for code in ledger.config.expected(period, ledger.reference)
+    }
+    return ReleaseInputs(paths, used, names, expected, explanations, decisions, left_out, queries)
 
 
 def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, Any]:
@@ -1147,6 +1153,13 @@ def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, 
     for name, frame in tables.items():
         if "path" in frame.columns:
             annotated[name] = frame.with_columns(pl.col("path").replace(inputs.names))
+    # Missing means missing from this collection: its councils and periods, not every council.
+    manifest = annotated["manifest"]
+    pair = pl.concat_str([pl.col("council_code"), pl.col("period")], separator="|")
+    expected = sorted(f"{code}|{period}" for code, period in inputs.expected)
+    annotated["manifest"] = manifest.filter(
+        (pl.col("status") != "missing") | pair.is_in(expected).fill_null(False)
+    )
     flags = tables["flags"]
     explained: list[bool] = []
     decision: list[str | None] = []
