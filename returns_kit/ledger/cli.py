@@ -519,7 +519,8 @@ def aggregate_collection(
             + "."
         )
     options.thresholds = ledger.config.thresholds
-    options.cache_dir = folder / service.CACHE_FOLDER
+    if options.cache_dir is not None:  # the collection's own cache, filled as files arrived
+        options.cache_dir = folder / service.CACHE_FOLDER
 
     def annotate(tables: dict[str, Any]) -> dict[str, Any]:
         return service.annotate_tables(tables, inputs)
