@@ -200,3 +200,19 @@ def test_validate_and_aggregate_never_import_django(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("no django")
+
+
+def test_a_file_outside_the_collection_is_recorded_and_never_used(tmp_path: Path) -> None:
+    folder = tmp_path / "pb"
+    init(folder, None, "--councils", "E06000001")
+    files = copy_national(tmp_path / "in", "E06000001-2011-12", "E06000002-2013-14")
+    result = collect("submit", folder, *files)
+    assert result.exit_code == 0, result.output
+    first, second = result.output.splitlines()
+    assert first.endswith("2011-12 is not a period of this collection: it is never used.")
+    assert second.endswith("This council is not expected in this collection.")
+    rows = _status(folder, None)
+    assert ("E06000001", "2011-12") not in rows
+    assert rows[("E06000002", "2013-14")]["note"] == "not expected in this collection"
+    assert rows[("E06000001", "2013-14")]["status"] == "not received"
+

@@ -276,7 +276,10 @@ def submit(
 
     stored: list[tuple[Path, str, str]] = []  # (original, relative stored path, sha256)
     for path in files:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as problem:
+            raise CollectionError(f"cannot read {path}: {problem.strerror}") from problem
         relative = store.store(ledger.folder, data, path.suffix)
         stored.append((path, relative, store.sha256_bytes(data)))
     # Validation reads the stored copy: exactly the bytes recorded, whatever happens to the
@@ -404,6 +407,10 @@ def _record(
     outcome.has_errors = row.errors > 0
     outcome.verdict = _verdict(row.valid, row.errors, row.queries)
     outcome.what = _what_became_current(row, before_current, after_current, after, code, period)
+    if period and period not in ledger.config.periods:
+        outcome.what += f" {period} is not a period of this collection: it is never used."
+    elif code and period and code not in ledger.config.expected(period, ledger.reference):
+        outcome.what += " This council is not expected in this collection."
     _log(
         ledger,
         "validation",
