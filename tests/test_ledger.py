@@ -215,4 +215,3 @@ def test_a_file_outside_the_collection_is_recorded_and_never_used(tmp_path: Path
     assert ("E06000001", "2011-12") not in rows
     assert rows[("E06000002", "2013-14")]["note"] == "not expected in this collection"
     assert rows[("E06000001", "2013-14")]["status"] == "not received"
-
