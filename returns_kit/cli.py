@@ -32,6 +32,19 @@ def _existing(ctx: click.Context, param: click.Parameter, value: Any, *, folders
     return value
 
 
+def _periods_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """--periods 2012-13,2013-14: each a financial year, YYYY-YY."""
+    from returns_kit.periods import Period
+
+    if value is None:
+        return None
+    periods = tuple(p.strip() for p in value.split(",") if p.strip())
+    bad = [p for p in periods if Period.parse(p) is None]
+    if bad or not periods:
+        raise click.BadParameter(f"{bad[0] if bad else value!r} is not a period like 2013-14.")
+    return periods
+
+
 def _existing_file(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return _existing(ctx, param, value, folders=False)
 
@@ -290,8 +303,17 @@ class _Progress:
 @click.option(
     "--prefer",
     type=click.Choice(["latest"]),
-    help="When a council sent two returns for a period, use the one submitted last "
-    "(by submitted_on) instead of leaving both out as a conflict.",
+    help="When two different returns of a council for a period carry the same submitted_on, "
+    "use the file modified last instead of leaving both out as a conflict. (A later "
+    "submitted_on always supersedes an earlier one.)",
+)
+@click.option(
+    "--periods",
+    callback=_periods_option,
+    metavar="YYYY-YY,...",
+    help="The periods being collected, e.g. 2012-13,2013-14: returns for other periods are "
+    "listed as unused, and missing councils are counted for these only. Default: the periods "
+    "the returns name.",
 )
 @click.option(
     "--publish",
@@ -326,6 +348,7 @@ def aggregate(
     paths: tuple[Path, ...],
     out: Path,
     prefer: str | None,
+    periods: tuple[str, ...] | None,
     publish: bool,
     cache_dir: Path | None,
     no_cache: bool,
@@ -340,13 +363,16 @@ def aggregate(
     Reads every workbook under the PATHs (files or folders), validates each, and
     writes manifest, councils, regions, england, breakdowns, flags and findings
     tables to --out, with report.html, one self-contained page of charts and tables.
-    Exit status: 0 when every input was used, 1 when any was excluded or in conflict,
-    2 for a usage problem, 3 when the --gx checkpoint fails.
+    Same bytes under several names are one return; a later submitted_on supersedes;
+    lock files (~$...), hidden files and the --out folder are not read.
+    Exit status: 0 when nothing needs a person, 1 when a return has errors or returns
+    are in conflict, 2 for a usage problem (no workbook at all, say), 3 when the --gx
+    checkpoint fails.
 
     \b
     Example:
         returns aggregate returns/ --out tables/
-        returns aggregate returns/ --out published/ --publish --prefer latest
+        returns aggregate returns/ --out published/ --publish --periods 2012-13,2013-14
     """
     import sys
 
@@ -366,6 +392,8 @@ def aggregate(
         prefer=prefer,
         publish=publish,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        periods=periods,
+        out=out,
     )
     if bool(paths) == bool(collection):
         raise click.UsageError("give PATH... or --collection DIR (one of them).")
@@ -402,6 +430,7 @@ def _aggregate_and_write(
     gx: bool = False,
     ledger: Any = None,
 ) -> None:
+    from returns_kit.aggregate.run import NoReturns
     from returns_kit.aggregate.run import aggregate as run_aggregate
     from returns_kit.aggregate.tables import ReconciliationError
     from returns_kit.aggregate.write import write_outputs
@@ -410,12 +439,16 @@ def _aggregate_and_write(
     ctx = click.get_current_context()
     try:
         result = run_aggregate(paths, options, progress)
+    except NoReturns as problem:
+        raise click.UsageError(str(problem)) from problem
     except ReconciliationError as problem:
         raise click.ClickException(
             f"internal error, totals do not reconcile: {problem}"
         ) from problem
     finally:
         progress.finish()
+    for warning in result.selection.warnings:
+        click.echo(warning, err=True)
     if ledger is not None:  # --collection: annotate the tables; record the release once written
         result.tables = ledger[0](result.tables)
     extras: dict[str, Any] = {}
@@ -435,11 +468,12 @@ def _aggregate_and_write(
     manifest = result.tables["manifest"]
     counts = {
         status: manifest.filter(manifest["status"] == status).height
-        for status in ("included", "excluded", "conflict", "missing")
+        for status in ("included", "superseded", "excluded", "conflict", "missing")
     }
     flags = result.tables["flags"]
     click.echo(
-        f"{counts['included']:,} returns included, {counts['excluded']:,} excluded, "
+        f"{counts['included']:,} returns included, {counts['superseded']:,} superseded, "
+        f"{counts['excluded']:,} excluded, "
         f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
         f"{flags.height:,} period-to-period flags. Tables in {out}/"
     )

@@ -110,29 +110,66 @@ def test_same_bytes_whatever_the_input_order(returns_dir: Path, tmp_path: Path) 
         assert csv.read_bytes() == (outs[1] / csv.name).read_bytes(), csv.name
 
 
-def test_conflicts_are_left_out_unless_latest_is_preferred(
+def test_a_later_submitted_on_supersedes_and_fails_nothing(
     returns_dir: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "later.xlsx"
-    later = generate_return(
-        "E06000001", "2013-14", people=170, seed=0, submitted_on=dt.date(2014, 7, 1)
+    later = tmp_path / "later.xlsx"
+    write_xlsx(
+        generate_return(
+            "E06000001", "2013-14", people=170, seed=0, submitted_on=dt.date(2014, 7, 1)
+        ),
+        later,
     )
-    write_xlsx(later, copy)
-    tables = run([returns_dir, copy], tmp_path)
-    statuses = tables["manifest"].filter(
+    result = aggregate([returns_dir, later], AggregateOptions(cache_dir=tmp_path / "cache"))
+    rows = result.tables["manifest"].filter(
         (pl.col("council_code") == "E06000001") & (pl.col("period") == "2013-14")
-    )["status"]
-    assert sorted(statuses) == ["conflict", "conflict"]
+    )
+    by_status = dict(zip(rows["status"], rows["path"], strict=True))
+    assert by_status == {
+        "included": str(later),
+        "superseded": str(returns_dir / "E06000001-2013-14.xlsx"),
+    }
+    superseded = rows.filter(pl.col("status") == "superseded").row(0, named=True)
+    assert superseded["reason"] == f"superseded by {later}, submitted on 2014-07-01"
+    assert result.exit_code == 0
+    councils = result.tables["councils"].filter(
+        (pl.col("council_code") == "E06000001") & (pl.col("period") == "2013-14")
+    )
+    assert councils["people_total"].to_list() == [170]  # the later return's figures
+
+
+def test_equal_submitted_on_conflicts_unless_latest_is_preferred(
+    returns_dir: Path, tmp_path: Path
+) -> None:
+    import os
+
+    other = tmp_path / "other.xlsx"  # different figures, the same default submitted_on
+    write_xlsx(generate_return("E06000001", "2013-14", people=171, seed=0), other)
+    original = returns_dir / "E06000001-2013-14.xlsx"
+    result = aggregate([returns_dir, other], AggregateOptions(cache_dir=tmp_path / "cache"))
+    rows = result.tables["manifest"].filter(
+        (pl.col("council_code") == "E06000001") & (pl.col("period") == "2013-14")
+    )
+    assert rows["status"].to_list() == ["conflict", "conflict"]
+    assert result.exit_code == 1
     assert (
         "E06000001"
-        not in tables["councils"].filter(pl.col("period") == "2013-14")["council_code"].to_list()
+        not in result.tables["councils"].filter(pl.col("period") == "2013-14")["council_code"]
     )
-    preferred = run([returns_dir, copy], tmp_path, prefer="latest")["manifest"].filter(
+    # --prefer latest: the file modified last is taken as received last.
+    stamp = original.stat().st_mtime
+    os.utime(other, (stamp + 60, stamp + 60))
+    preferred = aggregate(
+        [returns_dir, other], AggregateOptions(cache_dir=tmp_path / "cache", prefer="latest")
+    )
+    rows = preferred.tables["manifest"].filter(
         (pl.col("council_code") == "E06000001") & (pl.col("period") == "2013-14")
     )
-    chosen = preferred.filter(pl.col("status") == "included")
-    assert chosen["path"].to_list() == [str(copy)]
-    assert preferred.filter(pl.col("status") == "excluded")["reason"][0].startswith("superseded by")
+    assert dict(zip(rows["status"], rows["path"], strict=True)) == {
+        "included": str(other),
+        "superseded": str(original),
+    }
+    assert preferred.exit_code == 0
 
 
 def test_a_rerun_reads_unchanged_files_from_the_cache(

@@ -156,3 +156,12 @@ def test_councils_and_periods_are_chosen_apart() -> None:
 
 def test_the_module_examples_hold() -> None:
     assert doctest.testmod(returns_kit.collection).failed == 0
+
+
+def test_the_same_time_of_receipt_still_conflicts() -> None:
+    at = datetime(2014, 7, 1, 9)
+    choice = choose_current([sub("a", received=at), sub("b", received=at)])[KEY]
+    assert choice.current is None and len(choice.conflict) == 2
+    # One time unknown: no order of receipt between the two, so still a conflict.
+    unknown = choose_current([sub("a", received=at), sub("b")])[KEY]
+    assert unknown.current is None and len(unknown.conflict) == 2

@@ -23,13 +23,15 @@ POOL_FROM = 8
 
 @dataclass
 class Processed:
-    """One input file's result."""
+    """One submission's result: one file's content, however many names it was found under."""
 
     path: str
     sha256: str
     report: FileReport
     summary: ReturnSummary | None = None
     explanations: list[Explanation] = field(default_factory=list)
+    #: every name the same bytes were found under, sorted; ``path`` is the first of them
+    names: list[str] = field(default_factory=list)
 
 
 def _validate(path: str, digest: str, thresholds: Thresholds) -> Processed:
@@ -52,18 +54,26 @@ def process_all(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Processed]:
-    """Every file's result, in the order of ``paths``."""
+    """One result per submission: files with the same bytes are validated once, under the
+    first of their names in sorted order, and listed under all of them. Results come in
+    the order of each content's first appearance in ``paths``."""
+    groups: dict[str, tuple[str, list[Path]]] = {}
+    for path in paths:
+        digest = sha256(path)
+        # An unreadable file ("") is its own submission: validation says why, as F001.
+        groups.setdefault(digest or f"unread:{path}", (digest, []))[1].append(path)
+    firsts = [(min(found, key=str), digest) for digest, found in groups.values()]
+    names = [sorted(map(str, found)) for _, found in groups.values()]
     results: dict[int, Processed] = {}
     pending: list[tuple[int, str, str]] = []
-    for index, path in enumerate(paths):
-        digest = sha256(path)
+    for index, (path, digest) in enumerate(firsts):
         cached = cache.get(digest) if digest else None
         if isinstance(cached, Processed):
             cached.path = cached.report.path = str(path)
             results[index] = cached
         else:
             pending.append((index, str(path), digest))
-    total = len(paths)
+    total = len(firsts)
     if progress:
         progress(len(results), total)
     workers = workers or min(2, os.cpu_count() or 1)
@@ -81,7 +91,11 @@ def process_all(
     for index, name, digest in pending:
         if index not in results:
             done(index, _validate(name, digest, thresholds))
-    return [results[index] for index in range(total)]
+    done_all = [results[index] for index in range(total)]
+    for item, found in zip(done_all, names, strict=True):
+        # Set on every run, cached or not: the names are this run's, not the cached one's.
+        item.names = found
+    return done_all
 
 
 def _in_pool(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 TABLES = {
-    "manifest": "One row per input file (included, excluded with the reason, in conflict, or "
-    "skipped when a file in a folder is not a workbook by its name) and one row per council "
-    "expected in a period that sent no return (missing).",
+    "manifest": "One row per submission (a file's content, listed once under every name it "
+    "was found under), one row per file or folder not read (skipped, with why), and one row "
+    "per council expected in a collected period that sent no return (missing). Which return "
+    "is used follows the collection rules: the latest valid submitted_on; an earlier one is "
+    "superseded; one with errors never displaces a valid one; two different valid returns "
+    "with the same submitted_on are in conflict.",
     "councils": "One row per included return: the council's counts and rates.",
     "regions": "One row per period and English region, from the included councils' summed counts.",
     "england": "One row per period for England, from the included councils' summed counts.",
@@ -17,13 +20,24 @@ TABLES = {
 }
 
 COLUMNS = {
-    "path": "the input file, as found under the paths given",
-    "sha256": "SHA-256 of the file's content",
+    "path": "the input file, as found under the paths given (for the same bytes found under "
+    "several names, the first of them)",
+    "names": "every name the same bytes were found under, sorted, separated by ' | ': one "
+    "submission, never counted twice",
+    "sha256": "SHA-256 of the file's content: what identifies a submission",
+    "submitted_on": "the return's submitted_on (About sheet), which orders a council's returns "
+    "for a period",
     "council_code": "the council's GSS code (a former code is given as the current one)",
     "council_name": "the reference name of the council",
     "period": "financial year, YYYY-YY",
-    "status": "included, excluded, conflict, skipped or missing",
-    "reason": "why the file was excluded, in conflict, skipped or missing",
+    "status": "included (the council's current return for the period: used), superseded (a "
+    "valid return a later submitted_on replaced: kept, not used, not a failure), excluded (it "
+    "has errors or names no council and period; exit 1), conflict (two different valid returns "
+    "with the same submitted_on: neither used; exit 1), unused (read, but its period is not "
+    "collected), skipped (not read: not a workbook by its name, an Excel lock file ~$..., "
+    "hidden, or inside --out) or missing (an expected council sent nothing)",
+    "reason": "why the return is included among several, superseded, excluded, in conflict, "
+    "unused, skipped or missing",
     "errors": "error findings in the file",
     "queries": "query findings in the file",
     "region_code": "GSS code of the English region",

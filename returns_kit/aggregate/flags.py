@@ -8,18 +8,24 @@ clients where Clients exist, and how the council's change ranks in that period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
 from returns_kit.aggregate.manifest import Selection
+from returns_kit.collection import Choice
 from returns_kit.findings import Finding
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.rules.catalogue import RULES
 from returns_kit.rules.explanations import mark_explained
-from returns_kit.rules.periods import Comparison, p005_no_comparison, period_findings
+from returns_kit.rules.periods import (
+    Comparison,
+    p005_no_comparison,
+    p006_no_previous,
+    period_findings,
+)
 from returns_kit.thresholds import Thresholds
 
 #: Consistency constant making the median absolute deviation estimate a standard deviation.
@@ -64,7 +70,7 @@ def _previous_key(code: str, period: str, reference: Reference) -> tuple[str, st
 
 
 def period_results(
-    selection: Selection, sent: set[tuple[str, str]], reference: Reference, thresholds: Thresholds
+    selection: Selection, reference: Reference, thresholds: Thresholds
 ) -> PeriodResults:
     found: dict[tuple[str, str], list[Finding]] = {}
     compared: dict[tuple[str, str], Comparison] = {}
@@ -72,7 +78,7 @@ def period_results(
         code, period = key
         before_period = str(Period.parse(period).previous())  # type: ignore[union-attr]
         if before_period not in selection.periods:
-            continue  # the run holds no earlier period to compare with
+            continue  # the run does not collect the earlier period: nothing to compare with
         previous_key = _previous_key(code, period, reference)
         if previous_key is None:
             broken = p005_no_comparison(code, period, reference, thresholds, has_previous=False)
@@ -84,24 +90,24 @@ def period_results(
             )
             if comparison is not None:
                 compared[key] = comparison
-        elif previous_key in sent:
-            _, findings = period_findings(None, item.summary, reference, thresholds)
-            findings = [f for f in findings if f.rule == "P006"]
-            findings = [
-                replace(
-                    f,
-                    message=f.message.replace(
-                        "the previous return has errors",
-                        "the previous return was excluded or is in conflict",
-                    ),
-                )
-                for f in findings
-            ]
         else:
-            findings = []  # the previous return is missing; the manifest says so
+            # A series break stops every comparison, usable previous return or not.
+            broken = p005_no_comparison(code, period, reference, thresholds, has_previous=True)
+            findings = [broken or _no_previous(selection.choices.get(previous_key), before_period)]
         if findings:
             found[key] = mark_explained(findings, item.explanations)
     return PeriodResults(found, _flag_table(selection.included, found, compared, reference))
+
+
+def _no_previous(choice: Choice | None, before_period: str) -> Finding:
+    """P006, naming why the council's previous return cannot be used."""
+    if choice is None:
+        return p006_no_previous(before_period, "missing")
+    if choice.conflict:
+        return p006_no_previous(before_period, "conflict", len(choice.conflict))
+    if any(s.has_errors for s in choice.rejected):
+        return p006_no_previous(before_period, "errors")
+    return p006_no_previous(before_period, "unusable")
 
 
 def _ranks(compared: dict[tuple[str, str], Comparison]) -> pl.DataFrame:

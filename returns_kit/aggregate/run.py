@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -25,14 +26,24 @@ from returns_kit.reference import load_reference
 from returns_kit.thresholds import Thresholds
 
 
+class NoReturns(ValueError):
+    """The paths hold no workbook to aggregate (a usage problem, not a finding)."""
+
+
 @dataclass
 class AggregateOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
-    #: "latest" to use the return submitted last when a council sent two for a period
+    #: "latest": when two different valid returns of a council for a period carry the same
+    #: submitted_on, use the file modified last (its time of receipt, as far as a folder
+    #: knows) instead of leaving both out as a conflict
     prefer: str | None = None
     publish: bool = False
     cache_dir: Path | None = None
     workers: int | None = None
+    #: the periods being collected (--periods); None: those the returns name
+    periods: tuple[str, ...] | None = None
+    #: the output folder: nothing inside it is read as a return
+    out: Path | None = None
 
 
 @dataclass
@@ -109,18 +120,18 @@ def aggregate(
     progress: Callable[[int, int], None] | None = None,
 ) -> AggregateResult:
     reference = load_reference()
-    workbooks, others = discover(paths)
+    found = discover(paths, options.out)
+    if not found.workbooks:
+        raise NoReturns(_nothing_found(paths, found.skipped))
     cache = ResultCache(options.cache_dir, options.thresholds)
     processed = process_all(
-        workbooks, options.thresholds, cache, workers=options.workers, progress=progress
+        found.workbooks, options.thresholds, cache, workers=options.workers, progress=progress
     )
-    selection = select(processed, others, reference, options.prefer)
-    sent = {
-        (row["council_code"], row["period"])
-        for row in selection.manifest.iter_rows(named=True)
-        if row["status"] != "missing" and row["council_code"] and row["period"]
-    }
-    results = period_results(selection, sent, reference, options.thresholds)
+    received = _modified(found.workbooks) if options.prefer == "latest" else None
+    selection = select(
+        processed, found.skipped, reference, periods=options.periods, received=received
+    )
+    results = period_results(selection, reference, options.thresholds)
     councils = council_table(selection.included, reference)
     regions = region_table(councils, reference, selection.periods)
     england = england_table(councils, reference, selection.periods)
@@ -140,3 +151,22 @@ def aggregate(
 
         tables = publishable(tables)
     return AggregateResult(tables, selection)
+
+
+def _nothing_found(paths: Sequence[Path], skipped: Sequence[tuple[Path, str]]) -> str:
+    where = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    also = (
+        f" ({len(skipped)} other file{'s' if len(skipped) != 1 else ''} skipped)" if skipped else ""
+    )
+    return f"no workbook to aggregate in {where}{also}; returns are .xlsx or .ods files."
+
+
+def _modified(paths: Sequence[Path]) -> dict[str, datetime]:
+    """Each file's modification time: its time of receipt, for ``--prefer latest``."""
+    times = {}
+    for path in paths:
+        try:
+            times[str(path)] = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except OSError:
+            continue  # gone since: validation says so, and it has no time of receipt
+    return times

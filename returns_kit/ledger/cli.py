@@ -519,6 +519,7 @@ def aggregate_collection(
             + "."
         )
     options.thresholds = ledger.config.thresholds
+    options.periods = ledger.config.periods
     if options.cache_dir is not None:  # the collection's own cache, filled as files arrived
         options.cache_dir = folder / service.CACHE_FOLDER
 

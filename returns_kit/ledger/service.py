@@ -285,12 +285,15 @@ def submit(
     # Validation reads the stored copy: exactly the bytes recorded, whatever happens to the
     # original meanwhile. It runs before the transaction, so a long batch holds no lock.
     cache = _cache(ledger)
-    processed = process_all(
-        [ledger.folder / relative for _, relative, _ in stored],
+    unique = list(dict.fromkeys(relative for _, relative, _ in stored))
+    validated = process_all(
+        [ledger.folder / relative for relative in unique],
         ledger.config.thresholds,
         cache,
         progress=progress,
     )
+    by_path = {Path(item.path): item for item in validated}
+    processed = [by_path[ledger.folder / relative] for _, relative, _ in stored]
     result = SubmitResult()
     summaries = {item.sha256: item.summary for item in processed}
     rules_version = _rules_version(ledger)
@@ -1104,7 +1107,8 @@ class ReleaseInputs:
 
     paths: list[Path]
     used: list[dict[str, str]]
-    names: dict[str, str]  #: stored path -> the name it was received under
+    names: dict[str, str]  #: stored path -> the name it was received under last
+    all_names: dict[str, str]  #: stored path -> every name it was received under, " | "
     expected: set[tuple[str, str]]  #: (council, period) expected in the collection
     explanations: dict[tuple[str, str], dict[tuple[str, str], Any]]
     decisions: dict[tuple[str, str], dict[tuple[str, str], Any]]
@@ -1120,7 +1124,7 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
     signed = set(
         SignOff.objects.filter(collection=ledger.collection).values_list("submission_id", flat=True)
     )
-    paths, used, names, left_out = [], [], {}, []
+    paths, used, names, all_names, left_out = [], [], {}, {}, []
     queries: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key in sorted(found.choices):
         current = found.current(key)
@@ -1131,7 +1135,9 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
             continue
         path = ledger.folder / current.stored
         paths.append(path)
-        names[str(path)] = found.names.get(current.pk, (current.stored,))[-1]
+        received = found.names.get(current.pk, (current.stored,))
+        names[str(path)] = received[-1]
+        all_names[str(path)] = " | ".join(sorted(set(received)))
         used.append({"council_code": key[0], "period": key[1], "sha256": current.sha256})
         queries[key] = list(current.query_findings)
     explanations: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
@@ -1149,7 +1155,9 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
         for period in ledger.config.periods
         for code in ledger.config.expected(period, ledger.reference)
     }
-    return ReleaseInputs(paths, used, names, expected, explanations, decisions, left_out, queries)
+    return ReleaseInputs(
+        paths, used, names, all_names, expected, explanations, decisions, left_out, queries
+    )
 
 
 def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, Any]:
@@ -1158,6 +1166,12 @@ def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, 
 
     annotated = dict(tables)
     for name, frame in tables.items():
+        if "names" in frame.columns:
+            frame = frame.with_columns(
+                pl.col("path")
+                .replace_strict(inputs.all_names, default=pl.col("names"), return_dtype=pl.String)
+                .alias("names")
+            )
         if "path" in frame.columns:
             annotated[name] = frame.with_columns(pl.col("path").replace(inputs.names))
     # Missing means missing from this collection: its councils and periods, not every council.

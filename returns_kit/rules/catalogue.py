@@ -230,10 +230,10 @@ _RULES = [
     ),
     Rule(
         "P006",
-        "no-comparison-errors",
+        "no-usable-previous",
         INFO,
-        "No comparison: the return or the previous one has errors, so the period-to-period "
-        "rules were not run.",
+        "No comparison: there is no usable previous return (none received, or it has errors or "
+        "is in conflict) or this return has errors, so the period-to-period rules were not run.",
         "returns_kit",
     ),
     Rule(

@@ -1,4 +1,4 @@
-"""Period-to-period rules P001-P005: compare a council's return with its previous one.
+"""Period-to-period rules P001-P006: compare a council's return with its previous one.
 
 Used by ``returns validate --previous`` and by ``returns aggregate`` for every
 council's consecutive periods. Each finding carries the evidence it stands on.
@@ -211,6 +211,33 @@ def p005_no_comparison(
     return None
 
 
+#: Why a council has no usable previous return, as P006 names it (the key is its evidence).
+P006_REASONS = {
+    "missing": "no return for it was received",
+    "errors": "its return has errors",
+    "conflict": "{count} different returns for it are in conflict",
+    "unusable": "its return could not be used",
+    "this-return-errors": "this return has errors",
+}
+
+
+def p006_no_previous(previous: str | None, reason: str, count: int = 2) -> Finding:
+    """P006: no comparison, because there is no usable previous return (or this one has
+    errors), and why; ``reason`` is a key of P006_REASONS, ``count`` the returns in conflict."""
+    period = previous or "the previous period"
+    why = P006_REASONS[reason].format(count=count)
+    evidence: dict[str, Any] = {"reason": reason}
+    if previous is not None:
+        evidence["previous_period"] = previous
+    if reason == "conflict":
+        evidence["returns"] = count
+    return finding(
+        "P006",
+        f"No comparison with {period}: {why}, so the period-to-period rules were not run.",
+        evidence=evidence,
+    )
+
+
 def _pick(evidence: dict[str, Any], *names: str) -> dict[str, Any]:
     return {name: _round(evidence[name]) for name in names}
 
@@ -230,14 +257,10 @@ def period_findings(
     """The period-to-period findings for a pair of returns (either may be None when it has
     errors), and the comparison they stand on when one was made."""
     if before is None or after is None:
-        return None, [
-            finding(
-                "P006",
-                "No comparison with the previous period: "
-                + ("this return" if after is None else "the previous return")
-                + " has errors, so the period-to-period rules were not run.",
-            )
-        ]
+        if after is None:
+            return None, [p006_no_previous(None, "this-return-errors")]
+        this = Period.parse(after.period) if after.period else None
+        return None, [p006_no_previous(str(this.previous()) if this else None, "errors")]
     broken = p005_no_comparison(after.council_code, after.period, reference, thresholds, True)
     if broken is not None:
         return None, [broken]
