@@ -197,3 +197,30 @@ def test_the_hard_close_refuses_unless_the_council_was_reopened(
     assert accepted.exit_code == 0, accepted.output
     assert _row(folder, database_url)["current_name"] == "again.xlsx"
     assert collect("log", folder, "--verify", url=database_url).exit_code == 0
+
+
+def test_a_return_with_no_query_is_accepted_as_a_whole(
+    tmp_path: Path, database_url: str | None, returns: dict[str, Path]
+) -> None:
+    folder, url = _start(tmp_path, database_url, returns), database_url
+    where = ["--council", COUNCIL, "--period", "2012-13"]
+    signed = collect("signoff", folder, *where, "--by", "A. Approver", url=url)
+    assert signed.exit_code == 0, signed.output
+
+    def status() -> str:
+        result = collect("status", folder, "--period", "2012-13", "--format", "csv", url=url)
+        return {r["council_code"]: r for r in csv.DictReader(io.StringIO(result.output))}[COUNCIL][
+            "status"
+        ]
+
+    assert status() == "signed off"  # no query, so nothing accepted yet
+    decided = collect(
+        "review", folder, *where, "--accept", "--reason", "fine", "--by", "NT", url=url
+    )
+    assert decided.exit_code == 0 and "the return for" in decided.output
+    assert status() == "accepted"
+    returned = collect(
+        "review", folder, *where, "--return", "--reason", "wrong year", "--by", "NT", url=url
+    )
+    assert returned.exit_code == 0
+    assert status() == "returned"
