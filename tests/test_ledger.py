@@ -215,3 +215,18 @@ def test_a_file_outside_the_collection_is_recorded_and_never_used(tmp_path: Path
     assert ("E06000001", "2011-12") not in rows
     assert rows[("E06000002", "2013-14")]["note"] == "not expected in this collection"
     assert rows[("E06000001", "2013-14")]["status"] == "not received"
+
+
+def test_a_command_without_the_ledgers_database_is_refused(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """Run without the URL, a PostgreSQL collection's command must not start an empty SQLite
+    ledger (or the other way round): the collection says where its ledger is."""
+    folder = tmp_path / "pb"
+    init(folder, database_url)
+    other = "postgresql://nobody@/nothing" if database_url is None else None
+    result = collect("status", folder, url=other)
+    assert result.exit_code == 2
+    expected = "is in sqlite" if database_url is None else "is in postgresql: give --database-url"
+    assert expected in result.output
+    assert not (folder / "ledger.sqlite3").exists() or database_url is None

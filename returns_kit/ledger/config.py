@@ -34,6 +34,9 @@ class CollectionConfig:
     close: date | None = None
     #: publication uses signed-off returns only
     publish_needs_signoff: bool = False
+    #: "sqlite" or "postgresql": where the ledger is, so that a command run without the
+    #: database URL does not start an empty SQLite ledger beside a PostgreSQL one
+    database: str = "sqlite"
     thresholds: Thresholds = field(default_factory=Thresholds)
     thresholds_table: dict[str, Any] = field(default_factory=dict)
 
@@ -64,6 +67,7 @@ class CollectionConfig:
         if self.close:
             lines.append(f"close = {self.close.isoformat()}")
         lines.append(f"publish_needs_signoff = {'true' if self.publish_needs_signoff else 'false'}")
+        lines.append(f"database = {_string(self.database)}")
         lines += ["", "# Thresholds the rules use (docs/configuration.md); empty: the spec's.", ""]
         lines.append("[thresholds]")
         for key, value in sorted(self.thresholds_table.items()):
@@ -109,7 +113,10 @@ def load(folder: Path) -> CollectionConfig:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as problem:
         raise CollectionError(f"{path}: {problem}") from problem
     table = document.get("collection", {})
-    known = {"name", "periods", "councils", "soft_deadline", "close", "publish_needs_signoff"}
+    known = {
+        "name", "periods", "councils", "soft_deadline", "close", "publish_needs_signoff",
+        "database",
+    }  # fmt: skip
     unknown = set(document) - {"collection", "thresholds"} | set(table) - known
     if unknown:
         raise CollectionError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -132,6 +139,7 @@ def load(folder: Path) -> CollectionConfig:
         soft_deadline=table.get("soft_deadline"),
         close=table.get("close"),
         publish_needs_signoff=bool(table.get("publish_needs_signoff", False)),
+        database=str(table.get("database", "sqlite")),
         thresholds=thresholds,
         thresholds_table=dict(document.get("thresholds", {})),
     )

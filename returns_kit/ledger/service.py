@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,17 @@ def open_ledger(folder: Path, database_url: str | None = None) -> Ledger:
     """Open the collection in ``folder``: its settings, and its ledger brought up to date."""
     config = load(folder)
     settings = db.database_settings(folder, database_url)
+    engine = "postgresql" if settings["ENGINE"].endswith("postgresql") else "sqlite"
+    if engine != config.database:
+        raise CollectionError(
+            f"this collection's ledger is in {config.database}"
+            + (
+                ": give --database-url or set RETURNS_DATABASE_URL."
+                if config.database == "postgresql"
+                else f" ({db.SQLITE_FILE}); RETURNS_DATABASE_URL or --database-url names "
+                "another database."
+            )
+        )
     try:
         import django  # noqa: F401
     except ImportError as problem:
@@ -131,6 +142,8 @@ def init(folder: Path, config: CollectionConfig, database_url: str | None = None
                 f"the database already holds a collection named {config.name!r}; choose "
                 "another --name."
             )
+    engine = "postgresql" if settings["ENGINE"].endswith("postgresql") else "sqlite"
+    config = replace(config, database=engine)
     temporary = folder / f".{FILE}.incoming"
     temporary.write_text(config.to_toml(), encoding="utf-8")
     os.replace(temporary, path)
