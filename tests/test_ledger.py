@@ -230,3 +230,29 @@ def test_a_command_without_the_ledgers_database_is_refused(
     expected = "is in sqlite" if database_url is None else "is in postgresql: give --database-url"
     assert expected in result.output
     assert not (folder / "ledger.sqlite3").exists() or database_url is None
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("delete from ledger_auditentry where seq = 3", "broken at entry 3: entry 3 is missing"),
+        ("delete from ledger_auditentry where seq = 5", "the chain head records entry 5"),
+        (
+            "update ledger_auditentry set kind = 'decision' where seq = 2",
+            "broken at entry 2: its content does not match its hash",
+        ),
+    ],
+)
+def test_log_verify_finds_removed_and_relabelled_entries(
+    tmp_path: Path, statement: str, named: str
+) -> None:
+    folder = tmp_path / "pb"
+    init(folder)
+    files = copy_national(tmp_path / "in", "E06000001-2013-14", "E06000002-2013-14")
+    assert collect("submit", folder, *files).exit_code == 0
+    import sqlite3
+
+    with sqlite3.connect(folder / "ledger.sqlite3") as connection:
+        connection.execute(statement)
+    result = collect("log", folder, "--verify")
+    assert result.exit_code == 1 and named in result.output
