@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -166,3 +167,41 @@ def test_publication_can_need_sign_off(
 def test_aggregate_needs_paths_or_a_collection(tmp_path: Path) -> None:
     code, output = _aggregate("--out", str(tmp_path / "out"))
     assert code == 2 and "give PATH... or --collection DIR" in output
+
+
+@pytest.mark.slow
+def test_the_national_example_with_somerset_resubmitting_gives_the_same_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every council's 2012-13 and 2013-14 through the ledger, Somerset's 2013-14 sent again
+    later: the flags are exactly those of the national example without the resubmission."""
+    from .test_ledger_support import NATIONAL, edited
+
+    monkeypatch.delenv("RETURNS_DATABASE_URL", raising=False)
+    national = sorted(p for p in NATIONAL.glob("*.xlsx") if p.stem.endswith(("2012-13", "2013-14")))
+    somerset = edited(
+        NATIONAL / "E10000027-2013-14.xlsx",
+        tmp_path / "somerset-2013-14-resubmitted.xlsx",
+        submitted_on=datetime(2014, 7, 20),
+    )
+    folder = tmp_path / "pb"
+    assert (
+        collect("init", folder, "--name", "national", "--periods", "2012-13,2013-14").exit_code == 0
+    )
+    assert collect("submit", folder, *national).exit_code == 0
+    resubmitted = collect("submit", folder, somerset)
+    assert resubmitted.exit_code == 0 and "Now the current return; supersedes" in resubmitted.output
+    code, output = _aggregate("--collection", str(folder), "--out", str(tmp_path / "out"))
+    assert code == 0, output
+    plain = tmp_path / "plain-in"
+    plain.mkdir()
+    for path in national:
+        shutil.copy(path, plain / path.name)
+    code, output = _aggregate(str(plain), "--out", str(tmp_path / "plain"), "--no-cache")
+    assert code == 0, output
+    ours = pl.read_parquet(tmp_path / "out" / "flags.parquet").drop("decision", "decision_reason")
+    theirs = pl.read_parquet(tmp_path / "plain" / "flags.parquet")
+    assert ours.equals(theirs)
+    assert set(ours.filter(pl.col("council_code") == "E10000027")["rule"]) == {
+        "P001", "P002", "P003",
+    }  # fmt: skip

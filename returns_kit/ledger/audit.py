@@ -28,11 +28,16 @@ def entry_hash(prev_hash: str, seq: int, at: str, kind: str, payload: str) -> st
     return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
 
 
-def append(collection: Any, kind: str, payload: dict[str, Any], at: datetime) -> Any:
-    """Append one entry; the caller holds the chain head locked (see service.writing)."""
+def append(
+    collection: Any, kind: str, payload: dict[str, Any], at: datetime, head: Any = None
+) -> Any:
+    """Append one entry. The caller holds the chain head locked (see service.writing) and
+    may pass it: it is then advanced in memory, and the caller saves it before the commit."""
     from returns_kit.ledger.models import AuditEntry, ChainHead
 
-    head = ChainHead.objects.get(collection=collection)
+    held = head is not None
+    if head is None:
+        head = ChainHead.objects.get(collection=collection)
     seq = head.seq + 1
     text = canonical(payload)
     digest = entry_hash(head.hash, seq, stamp(at), kind, text)
@@ -45,7 +50,9 @@ def append(collection: Any, kind: str, payload: dict[str, Any], at: datetime) ->
         prev_hash=head.hash,
         hash=digest,
     )
-    ChainHead.objects.filter(pk=head.pk).update(seq=seq, hash=digest)
+    head.seq, head.hash = seq, digest
+    if not held:
+        head.save(update_fields=["seq", "hash"])
     return entry
 
 

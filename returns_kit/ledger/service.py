@@ -52,6 +52,8 @@ class Ledger:
     database: dict[str, Any]
     collection: Any
     reference: Reference
+    #: the chain head, locked, while a command writes (see :func:`writing`)
+    head: Any = None
 
     @property
     def postgres(self) -> bool:
@@ -160,12 +162,16 @@ def writing(ledger: Ledger) -> Iterator[None]:
     with transaction.atomic():
         # SQLite: the IMMEDIATE transaction already holds the database's write lock.
         # PostgreSQL: lock this collection's chain head row until the commit.
-        list(ChainHead.objects.select_for_update().filter(collection=ledger.collection))
-        yield
+        ledger.head = ChainHead.objects.select_for_update().get(collection=ledger.collection)
+        try:
+            yield
+            ledger.head.save(update_fields=["seq", "hash"])
+        finally:
+            ledger.head = None
 
 
 def _log(ledger: Ledger, kind: str, payload: dict[str, Any], at: datetime) -> int:
-    return int(audit.append(ledger.collection, kind, payload, at).seq)
+    return int(audit.append(ledger.collection, kind, payload, at, ledger.head).seq)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,6 +237,34 @@ def currents(ledger: Ledger, **filters: Any) -> Current:
     names = _names(rows)
     choices = rules.choose_current(_as_rule_submission(row, names) for row in rows)
     return Current({row.sha256: row for row in rows}, choices, names)
+
+
+class Known:
+    """Every submission of the collection, held in memory while one command records many
+    (under the write lock, so nothing else changes them): which is current is then decided
+    without a query per file."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        rows = _submissions(ledger)
+        self.by_sha: dict[str, Any] = {row.sha256: row for row in rows}
+        self.by_key: dict[tuple[str, str], list[Any]] = {}
+        for row in rows:
+            self.by_key.setdefault((row.council_code, row.period), []).append(row)
+        self.names: dict[int, tuple[str, ...]] = _names(rows)
+
+    def add(self, row: Any, name: str) -> None:
+        self.by_sha[row.sha256] = row
+        self.by_key.setdefault((row.council_code, row.period), []).append(row)
+        self.names[row.pk] = (name,)
+
+    def add_name(self, row: Any, name: str) -> None:
+        known = self.names.get(row.pk, ())
+        self.names[row.pk] = known if name in known else (*known, name)
+
+    def currents(self, key: tuple[str, str]) -> Current:
+        rows = self.by_key.get(key, [])
+        choices = rules.choose_current(_as_rule_submission(row, self.names) for row in rows)
+        return Current({row.sha256: row for row in rows}, choices, self.names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,9 +346,21 @@ def submit(
     rules_version = _rules_version(ledger)
     with writing(ledger):
         at = now()
+        known = Known(ledger)
         for (path, relative, digest), item in zip(stored, processed, strict=True):
             result.outcomes.append(
-                _record(ledger, path.name, relative, digest, item, by, at, summaries, rules_version)
+                _record(
+                    ledger,
+                    known,
+                    path.name,
+                    relative,
+                    digest,
+                    item,
+                    by,
+                    at,
+                    summaries,
+                    rules_version,
+                )  # fmt: skip
             )
     return result
 
@@ -351,6 +397,7 @@ def closed(ledger: Ledger, at: datetime) -> bool:
 
 def _record(
     ledger: Ledger,
+    known: Known,
     name: str,
     relative: str,
     digest: str,
@@ -372,10 +419,11 @@ def _record(
         outcome.what = f"Not recorded as a submission: {reason}."
         _log(ledger, "refused", {"name": name, "sha256": digest, **where, "reason": reason}, at)
         return outcome
-    before = currents(ledger, council_code=code or "", period=period or "") if code else None
+    before = known.currents((code, period)) if code and period else None
     before_current = before.current((code, period)) if before and code and period else None
-    existing = Submission.objects.filter(collection=ledger.collection, sha256=digest).first()
+    existing = known.by_sha.get(digest)
     if existing is not None:
+        known.add_name(existing, name)
         seq = _log(
             ledger,
             "submission",
@@ -392,7 +440,7 @@ def _record(
         return outcome
     findings = list(report.findings)
     if code and period and item.summary is not None:
-        findings += _period_findings(ledger, code, period, item, summaries)
+        findings += _period_findings(ledger, known, code, period, item, summaries)
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     report_json = report.to_dict()
     report_json["path"] = name
@@ -418,7 +466,8 @@ def _record(
         rules_version=rules_version,
     )
     Arrival.objects.create(submission=row, name=name, by=by, received_at=at, seq=seq)
-    after = currents(ledger, council_code=code or "", period=period or "") if code else None
+    known.add(row, name)
+    after = known.currents((code, period)) if code and period else None
     after_current = after.current((code, period)) if after and code and period else None
     outcome.has_errors = row.errors > 0
     outcome.verdict = _verdict(row.valid, row.errors, row.queries)
@@ -503,7 +552,7 @@ def _previous_key(ledger: Ledger, code: str, period: str) -> tuple[str, str] | N
 
 
 def _period_findings(
-    ledger: Ledger, code: str, period: str, item: Any, summaries: dict[str, Any]
+    ledger: Ledger, known: Known, code: str, period: str, item: Any, summaries: dict[str, Any]
 ) -> list[Finding]:
     """P001-P006 against the previous period's current return, as the ledger holds it now.
 
@@ -517,7 +566,7 @@ def _period_findings(
     if previous_key is None:
         broken = p005_no_comparison(code, period, ledger.reference, thresholds, False)
         return [broken] if broken else []
-    earlier = currents(ledger, council_code=previous_key[0], period=previous_key[1])
+    earlier = known.currents(previous_key)
     choice = earlier.choices.get(previous_key)
     if choice is None and previous_key[1] not in ledger.config.periods:
         return []  # the period before is not collected here: nothing to compare with
