@@ -86,21 +86,22 @@ def ensure_files() -> tuple[list[Path], list[Path], list[Path]]:
     return first, second, current
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """(seconds, peak MiB of the largest process, exit status) of ``command`` in a fresh
-    process tree."""
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds of every process, peak MiB of the largest process, exit
+    status) of ``command`` in a fresh process tree. On a shared machine the CPU time is the
+    steadier figure: the wall time also counts waiting for the cores."""
     probe = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-        "print(time.perf_counter() - t, "
-        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, code)"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe, *command], env=env, capture_output=True, text=True,
         check=True,
     )  # fmt: skip
-    seconds, kib, code = done.stdout.split()
-    return float(seconds), int(kib) / 1024, int(code)
+    seconds, cpu, kib, code = done.stdout.split()
+    return float(seconds), float(cpu), int(kib) / 1024, int(code)
 
 
 def new_postgres_database(server: str) -> tuple[str, str]:
@@ -119,7 +120,7 @@ def drop_postgres_database(server: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def bench(backend: str, url: str | None, work: Path) -> list[tuple[str, float, float, int]]:
+def bench(backend: str, url: str | None, work: Path) -> list[tuple[str, float, float, float, int]]:
     first, second, current = ensure_files()
     folder = work / f"collection-{backend}"
     returns = [sys.executable, "-m", "returns_kit"]
@@ -130,8 +131,7 @@ def bench(backend: str, url: str | None, work: Path) -> list[tuple[str, float, f
     rows = []
 
     def step(label: str, *args: str) -> None:
-        seconds, mib, code = run([*returns, *args], env)
-        rows.append((label, seconds, mib, code))
+        rows.append((label, *run([*returns, *args], env)))
 
     step("init", "collect", "init", str(folder), "--name", f"bench {backend}",
          "--periods", ",".join(PERIODS))  # fmt: skip
@@ -179,9 +179,9 @@ def main() -> None:
                 drop_postgres_database(options.postgres, name)
     for backend, rows in results.items():
         print(f"\n{backend}")
-        print(f"  {'step':<44} {'seconds':>8} {'peak MiB':>9} {'exit':>5}")
-        for label, seconds, mib, code in rows:
-            print(f"  {label:<44} {seconds:>8.2f} {mib:>9.0f} {code:>5}")
+        print(f"  {'step':<44} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9} {'exit':>5}")
+        for label, seconds, cpu, mib, code in rows:
+            print(f"  {label:<44} {seconds:>7.2f} {cpu:>7.2f} {mib:>9.0f} {code:>5}")
 
 
 if __name__ == "__main__":
