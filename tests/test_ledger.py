@@ -256,3 +256,21 @@ def test_log_verify_finds_removed_and_relabelled_entries(
         connection.execute(statement)
     result = collect("log", folder, "--verify")
     assert result.exit_code == 1 and named in result.output
+
+
+def test_names_as_typed_cannot_move_the_terminals_cursor(tmp_path: Path) -> None:
+    folder = tmp_path / "pb"
+    init(folder)
+    hostile = tmp_path / "in" / "E06000001\x1b[2J-2013-14.xlsx"
+    hostile.parent.mkdir()
+    shutil.copy(NATIONAL / "E06000001-2013-14.xlsx", hostile)
+    result = collect("submit", folder, hostile, "--by", "Jo\x1b]0;pwned\x07")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "E06000001\\x1b[2J-2013-14.xlsx" in result.output
+    signed = collect(
+        "signoff", folder, "--council", "E06000001", "--period", "2013-14", "--by", "A\x1bB"
+    )
+    assert "signed off by: A\\x1bB" in signed.output
+    for args in (["status", folder], ["log", folder]):
+        shown = collect(*args).output
+        assert "\x1b" not in shown and "\x07" not in shown

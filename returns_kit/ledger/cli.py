@@ -19,6 +19,14 @@ import click
 EXIT_FAILED = 1
 
 
+def _say(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Echo text for people. File names, people's names, reasons and explanations are as
+    typed: their control characters are written as \\xNN, so none can move the cursor."""
+    from returns_kit.privacy import visible
+
+    click.echo("\n".join(visible(line) for line in text.split("\n")), err=err, nl=nl)
+
+
 def _collection_dir(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option(
         "--database-url",
@@ -155,7 +163,7 @@ def init(
         ledger = service.init(folder, config, database_url)
     from returns_kit.ledger.db import describe
 
-    click.echo(
+    _say(
         f"Collection {config.name!r} started in {folder}: periods {', '.join(config.periods)}; "
         f"ledger in {describe(ledger.database)}."
     )
@@ -187,7 +195,7 @@ def submit(
         result = service.submit(ledger, list(files), by.strip())
     for outcome in result.outcomes:
         # A refusal is a problem for a person: one line on stderr (and in the log).
-        click.echo(
+        _say(
             f"returns: {outcome.line()}" if outcome.refused else outcome.line(), err=outcome.refused
         )
     ctx.exit(result.exit_code)
@@ -220,7 +228,7 @@ def explain(
         raise click.UsageError("give --text or --withdraw (one of them).")
     with _problems():
         ledger = _open(folder, database_url)
-        click.echo(service.explain(ledger, council, period, rule, scope, text, by, withdraw))
+        _say(service.explain(ledger, council, period, rule, scope, text, by, withdraw))
 
 
 @collect.command()
@@ -255,7 +263,7 @@ def review(
         raise click.UsageError("give --accept or --return.")
     with _problems():
         ledger = _open(folder, database_url)
-        click.echo(service.review(ledger, council, period, rule, scope, outcome, reason, by))
+        _say(service.review(ledger, council, period, rule, scope, outcome, reason, by))
 
 
 @collect.command()
@@ -269,7 +277,7 @@ def signoff(folder: Path, database_url: str | None, council: str, period: str, b
 
     with _problems():
         ledger = _open(folder, database_url)
-        click.echo(service.signoff(ledger, council, period, by).text())
+        _say(service.signoff(ledger, council, period, by).text())
 
 
 @collect.command("verify-receipt")
@@ -291,9 +299,9 @@ def verify_receipt(
         ledger = _open(folder, database_url)
         ok, line = service.verify_receipt(ledger, receipt.read_text("utf-8"), file)
     if not ok:
-        click.echo(f"returns: {line}", err=True)
+        _say(f"returns: {line}", err=True)
         ctx.exit(EXIT_FAILED)
-    click.echo(line)
+    _say(line)
 
 
 @collect.command()
@@ -310,7 +318,7 @@ def reopen(
 
     with _problems():
         ledger = _open(folder, database_url)
-        click.echo(service.reopen(ledger, council, period, by, reason))
+        _say(service.reopen(ledger, council, period, by, reason))
 
 
 STATUS_FIELDS = (
@@ -401,7 +409,7 @@ def status(
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        click.echo(_status_text(found), nl=False)
+        _say(_status_text(found), nl=False)
 
 
 def _status_text(found: Any) -> str:
@@ -495,7 +503,7 @@ def log(
                     )
                 )
             else:
-                click.echo(
+                _say(
                     f"{entry.seq:>5} {stamp(entry.at)} {entry.kind:<12} "
                     f"{entry.hash[:12]} <- {entry.prev_hash[:12]} {entry.payload}"
                 )
