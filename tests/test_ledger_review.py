@@ -224,3 +224,19 @@ def test_a_return_with_no_query_is_accepted_as_a_whole(
     )
     assert returned.exit_code == 0
     assert status() == "returned"
+
+
+def test_files_given_together_compare_with_the_previous_period_whatever_their_order(
+    tmp_path: Path, returns: dict[str, Path]
+) -> None:
+    folder = tmp_path / "pb"
+    result = collect(
+        "init", folder, "--name", "order", "--periods", f"2012-13,{PERIOD}", "--councils", COUNCIL
+    )
+    assert result.exit_code == 0, result.output
+    submitted = collect("submit", folder, returns["first"], returns["before"])
+    assert submitted.exit_code == 0, submitted.output
+    # 2012-13 is recorded first, so 2013-14 is compared with it: P001, not "not received".
+    assert submitted.output.splitlines()[0].startswith(returns["before"].name)
+    row = _row(folder, None)
+    assert (row["queries"], row["unexplained"]) == ("1", "1")

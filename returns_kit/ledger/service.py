@@ -347,7 +347,13 @@ def submit(
     with writing(ledger):
         at = now()
         known = Known(ledger)
-        for (path, relative, digest), item in zip(stored, processed, strict=True):
+        # Files given together arrive together: recorded earlier periods first, so that a
+        # return is compared with the previous period's even when that came in the same
+        # command after it. Within a period, the order given is the order of receipt.
+        batch = sorted(
+            zip(stored, processed, strict=True), key=lambda pair: pair[1].report.period or ""
+        )
+        for (path, relative, digest), item in batch:
             result.outcomes.append(
                 _record(
                     ledger,
