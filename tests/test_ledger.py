@@ -274,3 +274,15 @@ def test_names_as_typed_cannot_move_the_terminals_cursor(tmp_path: Path) -> None
     for args in (["status", folder], ["log", folder]):
         shown = collect(*args).output
         assert "\x1b" not in shown and "\x07" not in shown
+
+
+def test_a_receipt_that_is_not_one_is_a_usage_problem(tmp_path: Path) -> None:
+    folder = tmp_path / "pb"
+    init(folder)
+    (file,) = copy_national(tmp_path / "in", "E06000001-2013-14")
+    binary, text = tmp_path / "binary.txt", tmp_path / "text.txt"
+    binary.write_bytes(b"\xff\xfe\x00")
+    text.write_text("collection: test pb\n")
+    for receipt, why in ((binary, "is not text"), (text, "not a sign-off receipt")):
+        result = collect("verify-receipt", folder, receipt, file)
+        assert result.exit_code == 2 and why in result.output

@@ -48,6 +48,14 @@ def _problems() -> Iterator[None]:
         yield
     except CollectionError as problem:
         raise click.UsageError(str(problem)) from problem
+    except UnicodeDecodeError as problem:
+        raise click.UsageError(f"a file given is not text: {problem.reason}") from problem
+    except OSError as problem:
+        raise click.ClickException(
+            f"{problem.strerror or problem} ({problem.filename}); nothing was recorded."
+            if problem.filename
+            else f"{problem}; nothing was recorded."
+        ) from problem
     except Exception as problem:
         if type(problem).__module__.startswith(("django.db", "psycopg", "sqlite3")):
             first = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
