@@ -10,7 +10,6 @@ the folder aggregate uses.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -1116,8 +1115,7 @@ def _judge(
     explained_here = [bool(q.explained) for q in marked]
     item.queries = len(queries)
     item.unexplained = explained_here.count(False)
-    returned = accepted_all = False
-    accepted_all = True
+    returned, accepted_all = False, True
     for fingerprint in {(q["rule"], fold(q["scope"]) if q.get("scope") else "") for q in queries}:
         decision = decisions.get(fingerprint)
         matching = _fingerprint_findings(queries, *fingerprint)
@@ -1314,7 +1312,3 @@ def record_release(
             seq=seq,
         )
     return seq, len(outputs)
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
