@@ -240,3 +240,28 @@ def test_files_given_together_compare_with_the_previous_period_whatever_their_or
     assert submitted.output.splitlines()[0].startswith(returns["before"].name)
     row = _row(folder, None)
     assert (row["queries"], row["unexplained"]) == ("1", "1")
+
+
+def test_a_return_sent_before_the_previous_periods_is_judged_again_when_that_comes(
+    tmp_path: Path, database_url: str | None, returns: dict[str, Path]
+) -> None:
+    folder, url = tmp_path / "pb", database_url
+    result = collect(
+        "init", folder, "--name", "late", "--periods", f"2012-13,{PERIOD}", "--councils", COUNCIL,
+        url=url,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert collect("submit", folder, returns["first"], url=url).exit_code == 0
+    row = _row(folder, url)
+    assert (row["status"], row["queries"]) == ("valid and explained", "0")  # nothing to compare
+    assert collect("submit", folder, returns["before"], url=url).exit_code == 0
+    row = _row(folder, url)
+    assert (row["status"], row["queries"], row["unexplained"]) == (
+        "valid with queries to explain", "1", "1",
+    )  # fmt: skip
+    log = collect("log", folder, "--format", "json", url=url).output
+    assert '"kind": "judgement"' in log
+    # The judged finding is the one the national team decides.
+    _review(folder, url, "P001", "accept")
+    assert _row(folder, url)["undecided"] == "0"
+    assert collect("log", folder, "--verify", url=url).exit_code == 0

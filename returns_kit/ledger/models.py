@@ -169,3 +169,18 @@ class Release(models.Model):
     #: {output file name: sha256}
     outputs = models.JSONField()
     seq = models.BigIntegerField()
+
+
+class Judgement(models.Model):
+    """A submission's period-to-period findings (P001-P006) judged again, because the previous
+    period's current return changed after it arrived (it came later, or was corrected). The
+    latest judgement stands in for the submission's own period findings; those stay as they
+    were recorded."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="judgements")
+    #: the previous period's return compared with ("" when there is none to compare with)
+    previous_sha256 = models.CharField(max_length=64, blank=True)
+    #: the period findings, each as Finding.to_dict() gives it
+    findings = models.JSONField()
+    at = models.DateTimeField()
+    seq = models.BigIntegerField()

@@ -477,6 +477,9 @@ def _record(
     outcome.has_errors = row.errors > 0
     outcome.verdict = _verdict(row.valid, row.errors, row.queries)
     outcome.what = _what_became_current(row, before_current, after_current, after, code, period)
+    if after_current is not None and after_current.pk == row.pk and item.summary is not None:
+        assert code is not None and period is not None
+        _judge_next_period(ledger, known, code, period, item.summary, row, summaries, at)
     if period and period not in ledger.config.periods:
         outcome.what += f" {period} is not a period of this collection: it is never used."
     elif code and period and code not in ledger.config.expected(period, ledger.reference):
@@ -596,6 +599,68 @@ def _period_findings(
         summary = _summary_of(ledger, previous)
     _, found = period_findings(summary, item.summary, ledger.reference, thresholds)
     return mark_explained(found, item.explanations)
+
+
+def _judge_next_period(
+    ledger: Ledger,
+    known: Known,
+    code: str,
+    period: str,
+    summary: Any,
+    row: Any,
+    summaries: dict[str, Any],
+    at: datetime,
+) -> None:
+    """A new current return for ``period``: judge the next period's current return again
+    against it, when that arrived first (or was compared with an earlier return), and record
+    a judgement if its period findings change. Without this, a 2013-14 return sent before its
+    2012-13 one would keep "no comparison" and never raise its queries."""
+    from returns_kit.ledger.models import Judgement
+    from returns_kit.rules.periods import period_findings
+
+    parsed = Period.parse(period)
+    council = ledger.reference.councils.get(code)
+    if parsed is None or council is None or str(parsed.next()) not in ledger.config.periods:
+        return
+    following = parsed.next()
+    if council.active_in(following):
+        later_code: str | None = code
+    else:
+        successor = ledger.reference.continued_by(code)
+        later_code = successor.gss_code if successor is not None else None
+    if later_code is None or _previous_key(ledger, later_code, str(following)) != (code, period):
+        return
+    key = (later_code, str(following))
+    later = known.currents(key).current(key)
+    if later is None:
+        return
+    later_summary = summaries.get(later.sha256) or _summary_of(ledger, later)
+    if later_summary is None:
+        return
+    _, found = period_findings(summary, later_summary, ledger.reference, ledger.config.thresholds)
+    new = [item.to_dict() for item in found]
+    standing = _judgements(ledger, [later.pk]).get(later.pk)
+    old = _full_findings(later, standing)
+    if _period_fingerprints(old) == _period_fingerprints(new):
+        return
+    seq = _log(
+        ledger,
+        "judgement",
+        {"sha256": later.sha256, "council_code": later_code, "period": str(following),
+         "previous_sha256": row.sha256, "rules": sorted({f["rule"] for f in new})},
+        at,
+    )  # fmt: skip
+    Judgement.objects.create(
+        submission=later, previous_sha256=row.sha256, findings=new, at=at, seq=seq
+    )
+
+
+def _period_fingerprints(findings: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted(
+        audit.canonical([f["rule"], f["severity"], f.get("scope"), f.get("evidence")])
+        for f in findings
+        if _period_rule(f["rule"])
+    )
 
 
 def _summary_of(ledger: Ledger, row: Any) -> Any:
@@ -759,11 +824,43 @@ def _fingerprint_findings(
     ]
 
 
-def _full_findings(row: Any) -> list[dict[str, Any]]:
+def _full_findings(row: Any, judgement: Any = None) -> list[dict[str, Any]]:
+    """Every finding of a submission: its own, with the period findings of its latest
+    judgement (if it was judged again) in place of those it was recorded with."""
     from returns_kit.ledger.models import Submission
 
     report = Submission.objects.only("report").get(pk=row.pk).report
-    return list(report["findings"])
+    if judgement is None:
+        return list(report["findings"])
+    own = [f for f in report["findings"] if not _period_rule(f["rule"])]
+    return own + list(judgement.findings)
+
+
+def _period_rule(rule: str) -> bool:
+    """The period-to-period rules, P001-P006: the findings that depend on another return."""
+    return rule.startswith("P")
+
+
+def _queries_of(row: Any, judgement: Any = None) -> list[dict[str, Any]]:
+    """A submission's query findings, as :func:`_full_findings` (without reading its report)."""
+    if judgement is None:
+        return list(row.query_findings)
+    own = [q for q in row.query_findings if not _period_rule(q["rule"])]
+    return own + [
+        {key: item.get(key) for key in ("rule", "scope", "evidence", "message", "sheet", "cell")}
+        for item in judgement.findings
+        if item["severity"] == Severity.QUERY.value
+    ]
+
+
+def _judgements(ledger: Ledger, submissions: Sequence[int] | None = None) -> dict[int, Any]:
+    """The latest judgement of each submission judged again, by submission id."""
+    from returns_kit.ledger.models import Judgement
+
+    found = Judgement.objects.filter(submission__collection=ledger.collection)
+    if submissions is not None:
+        found = found.filter(submission_id__in=list(submissions))
+    return {row.submission_id: row for row in found.order_by("seq")}
 
 
 def review(
@@ -794,7 +891,8 @@ def review(
         if current is None:
             raise CollectionError(f"{council_name} ({code}) has no current return for {period}.")
         if rule:
-            matching = _fingerprint_findings(_full_findings(current), rule, scope)
+            judgement = _judgements(ledger, [current.pk]).get(current.pk)
+            matching = _fingerprint_findings(_full_findings(current, judgement), rule, scope)
             if not matching:
                 raise CollectionError(
                     f"the current return of {code} for {period} has no {rule} finding"
@@ -1054,6 +1152,7 @@ def status(ledger: Ledger, period: str | None = None) -> Status:
     signoffs: dict[int, Any] = {}
     for row in SignOff.objects.filter(**base).order_by("seq"):
         signoffs[row.submission_id] = row
+    judgements = _judgements(ledger)
     today = now().date()
     days = (ledger.config.soft_deadline - today).days if ledger.config.soft_deadline else None
     result = []
@@ -1070,8 +1169,9 @@ def status(ledger: Ledger, period: str | None = None) -> Status:
             choice = found.choices.get(key)
             if choice is not None:
                 _judge(
-                    item, choice, found, explanations.get(key, {}), decisions.get(key, {}), signoffs
-                )
+                    item, choice, found, explanations.get(key, {}), decisions.get(key, {}),
+                    signoffs, judgements,
+                )  # fmt: skip
             result.append(item)
     return Status(
         ledger.config.name, periods, ledger.config.soft_deadline, ledger.config.close, today, result
@@ -1085,6 +1185,7 @@ def _judge(
     explanations: dict[tuple[str, str], Any],
     decisions: dict[tuple[str, str], Any],
     signoffs: dict[int, Any],
+    judgements: dict[int, Any],
 ) -> None:
     item.submissions = len(choice.verdicts)
     latest = max(choice.verdicts, key=lambda v: found.rows[v.submission.sha256].received_seq)
@@ -1107,7 +1208,7 @@ def _judge(
         for (rule, scope), row in explanations.items()
         if not row.withdrawn
     ]
-    queries = current.query_findings
+    queries = _queries_of(current, judgements.get(current.pk))
     marked = mark_explained(
         [Finding(q["rule"], Severity.QUERY, q["message"], scope=q.get("scope")) for q in queries],
         standing,
@@ -1187,6 +1288,7 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
     from returns_kit.ledger.models import Decision, Explanation, SignOff
 
     found = currents(ledger, period__in=ledger.config.periods)
+    judgements = _judgements(ledger)
     signed = set(
         SignOff.objects.filter(collection=ledger.collection).values_list("submission_id", flat=True)
     )
@@ -1205,7 +1307,7 @@ def release_inputs(ledger: Ledger) -> ReleaseInputs:
         names[str(path)] = received[-1]
         all_names[str(path)] = " | ".join(sorted(set(received)))
         used.append({"council_code": key[0], "period": key[1], "sha256": current.sha256})
-        queries[key] = list(current.query_findings)
+        queries[key] = _queries_of(current, judgements.get(current.pk))
     explanations: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
     for row in Explanation.objects.filter(collection=ledger.collection).order_by("seq"):
         explanations.setdefault((row.council_code, row.period), {})[
