@@ -41,6 +41,7 @@ __all__ = [
     "validate_pair",
 ]
 
+
 def _installed_version() -> str:
     # One version, pyproject.toml's, read from the installed metadata; a source tree run
     # without installing has none, and says so rather than claiming a release.

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from returns_kit import __version__
+from returns_kit.ledger.cli import collect as collect_group
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -440,10 +441,16 @@ class _Progress:
 @click.argument(
     "paths",
     nargs=-1,
-    required=True,
     type=click.Path(path_type=Path),
     callback=_existing_path,
     metavar="PATH...",
+)
+@click.option(
+    "--collection",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
+    help="Aggregate a collection's current returns (see `returns collect`) instead of PATHs, "
+    "with its explanations and decisions on the flags, and record the release in its ledger.",
 )
 @click.option(
     "--out",
@@ -510,6 +517,7 @@ def aggregate(
     no_report: bool,
     run_gx: bool,
     thresholds: Any,
+    collection: Path | None = None,
 ) -> None:
     """Aggregate every council's returns into national tables, flags and a manifest.
 
@@ -554,11 +562,26 @@ def aggregate(
         periods=periods,
         out=out,
     )
+    if bool(paths) == bool(collection):
+        raise click.UsageError("give PATH... or --collection DIR (one of them).")
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
     # The report's process starts now, to import its plotting library on the idle core.
     report = None if no_report else BackgroundReport().start()
     try:
-        _aggregate_and_write(paths, out, options, progress, report, gx=run_gx)
+        if collection is not None:
+            from returns_kit.ledger.cli import aggregate_collection
+
+            aggregate_collection(
+                collection,
+                None,
+                out,
+                options,
+                lambda inputs, annotate, recorded: _aggregate_and_write(
+                    inputs, out, options, progress, report, gx=run_gx, ledger=(annotate, recorded)
+                ),
+            )
+        else:
+            _aggregate_and_write(paths, out, options, progress, report, gx=run_gx)
     finally:
         if report is not None:
             report.close()
@@ -572,6 +595,7 @@ def _aggregate_and_write(
     report: Any,
     *,
     gx: bool = False,
+    ledger: Any = None,
 ) -> None:
     from returns_kit.aggregate.run import NoReturns
     from returns_kit.aggregate.run import aggregate as run_aggregate
@@ -595,6 +619,8 @@ def _aggregate_and_write(
         report_internal_errors(failures.failed)
     for warning in result.selection.warnings:
         click.echo(warning, err=True)
+    if ledger is not None:  # --collection: annotate the tables; record the release once written
+        result.tables = ledger[0](result.tables)
     extras: dict[str, Any] = {}
     if report is not None:
         report.draw(result.tables, options.thresholds.series_breaks)
@@ -621,6 +647,8 @@ def _aggregate_and_write(
         f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
         f"{flags.height:,} period-to-period flags. Tables in {out}/"
     )
+    if ledger is not None:
+        click.echo(ledger[1]())
     if data_docs is not None:
         _report_gx(ctx, data_docs, out)
     ctx.exit(result.exit_code)
@@ -785,6 +813,9 @@ def _size(count: int) -> str:
     if count < 1024 * 1024:
         return f"{count / 1024:,.1f} KB"
     return f"{count / 1024 / 1024:,.1f} MB"
+
+
+cli.add_command(collect_group)  # `returns collect ...`: the collection ledger
 
 
 def main(argv: list[str] | None = None) -> int:
