@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from returns_kit import __version__
 from returns_kit import collection as rules
@@ -30,6 +30,9 @@ from returns_kit.reference import Reference, load_reference
 from returns_kit.rules.catalogue import RULES
 from returns_kit.rules.explanations import Explanation as GivenExplanation
 from returns_kit.rules.explanations import mark_explained
+
+if TYPE_CHECKING:
+    from returns_kit.aggregate.cache import ResultCache
 
 CACHE_FOLDER = "cache"
 
@@ -308,7 +311,7 @@ def _rules_version(ledger: Ledger) -> str:
     return context_key(ledger.config.thresholds)
 
 
-def _cache(ledger: Ledger) -> Any:
+def _cache(ledger: Ledger) -> ResultCache:
     from returns_kit.aggregate.cache import ResultCache
 
     return ResultCache(ledger.folder / CACHE_FOLDER, ledger.config.thresholds)
@@ -666,7 +669,8 @@ def _period_fingerprints(findings: Sequence[dict[str, Any]]) -> list[str]:
 def _summary_of(ledger: Ledger, row: Any) -> Any:
     cached = _cache(ledger).get(row.sha256)
     if cached is not None:
-        return cached.summary
+        _report, summary, _explanations = cached
+        return summary
     from returns_kit.validate import validate_return
 
     return validate_return(ledger.folder / row.stored, thresholds=ledger.config.thresholds).summary
