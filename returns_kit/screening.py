@@ -262,9 +262,8 @@ def out_of_line(
     data = frame.filter(pl.col(value).is_not_null() & (pl.col(value) > 0))
     if measures is not None:
         data = data.filter(pl.col(MEASURE).is_in(list(measures)))
-    data = data.with_columns(
-        pl.col(PERIOD).map_elements(lambda text: _start(text), return_dtype=pl.Int64).alias("_year")
-    )
+    _previous_periods(data[PERIOD])  # every period is a financial year, or ValueError
+    data = data.with_columns(pl.col(PERIOD).str.slice(0, 4).cast(pl.Int64).alias("_year"))
     lagged = data.select(unit, MEASURE, "_year", value)
     one = lagged.select(
         unit, MEASURE, (pl.col("_year") + 1).alias("_year"), pl.col(value).alias("spike")
@@ -331,10 +330,3 @@ def out_of_line(
     return pl.concat([history.select(columns), spikes.select(columns)]).sort(
         PERIOD, unit, MEASURE, "kind"
     )
-
-
-def _start(text: str) -> int:
-    period = Period.parse(text)
-    if period is None:
-        raise ValueError(f"not a period: {text!r}")
-    return period.start_year

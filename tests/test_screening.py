@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from returns_kit.hscic import ENGLAND, load_activity
-from returns_kit.screening import hb_scores
+from returns_kit.screening import hb_scores, opposite_moves, out_of_line
 
 BURY, SOMERSET = "E08000002", "E10000027"
 
@@ -128,3 +128,122 @@ def test_hb_on_the_real_data_finds_bury_and_somerset() -> None:
     assert (BURY, "home_care", "2013-14") in found
     assert (SOMERSET, "dp_65_plus", "2012-13") in found
     assert (SOMERSET, "dp_65_plus", "2013-14") in found
+
+
+def _series(rows: list[tuple[str, str, str, int | None]]) -> pl.DataFrame:
+    """(unit, measure, period, people) rows as a tidy frame."""
+    return pl.DataFrame(
+        [(unit, period, measure, people) for unit, measure, period, people in rows],
+        schema={
+            "council_code": pl.Utf8,
+            "period": pl.Utf8,
+            "measure": pl.Utf8,
+            "people": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def _two_counts(dp: tuple[int, int], hc: tuple[int, int]) -> pl.DataFrame:
+    return _series(
+        [
+            ("X", "dp_all", "2012-13", dp[0]),
+            ("X", "dp_all", "2013-14", dp[1]),
+            ("X", "home_care", "2012-13", hc[0]),
+            ("X", "home_care", "2013-14", hc[1]),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("dp", "hc", "flagged"),
+    [
+        ((1195, 480), (255, 1105), ["dp_all", "home_care"]),  # Bury: both cross the ratio
+        ((1000, 400), (1000, 1300), ["dp_all"]),  # home care up by 30%: over 1.25
+        ((1000, 400), (1000, 1100), []),  # home care up by 10%: drift, not a query
+        ((1000, 400), (1000, 500), []),  # both fall: a real change, not a relabelling
+        ((1000, 600), (200, 900), ["home_care"]),  # dp down by 1.67 only: home care's query
+        ((40, 10), (1000, 1500), []),  # 40 -> 10 is under min_count
+    ],
+)
+def test_opposite_moves(dp: tuple[int, int], hc: tuple[int, int], flagged: list[str]) -> None:
+    got = opposite_moves(_two_counts(dp, hc))
+    assert got["measure"].to_list() == flagged
+
+
+def test_opposite_moves_carries_both_numbers_as_evidence() -> None:
+    row = opposite_moves(_two_counts((1195, 480), (255, 1105))).row(0, named=True)
+    assert row["previous"] == 1195
+    assert row["current"] == 480
+    assert row["related_previous"] == 255
+    assert row["related_current"] == 1105
+    assert row["factor"] == pytest.approx(1195 / 480)
+    assert row["related_factor"] == pytest.approx(1105 / 255)
+
+
+def test_opposite_moves_ratio_is_configurable() -> None:
+    frame = _two_counts((1000, 600), (1000, 1500))
+    assert opposite_moves(frame).height == 0
+    assert opposite_moves(frame, ratio=1.5)["measure"].to_list() == ["dp_all", "home_care"]
+
+
+def _history(values: list[int | None]) -> pl.DataFrame:
+    periods = ["2009-10", "2010-11", "2011-12", "2012-13", "2013-14"]
+    return _series([("X", "dp_65_plus", p, v) for p, v in zip(periods, values, strict=True)])
+
+
+def test_a_spike_that_returns_is_found_twice_when_it_happens_and_when_it_returns() -> None:
+    got = out_of_line(_history([None, 275, 255, 870, 335]))  # Somerset, dp 65+
+    assert got.select("period", "kind").rows() == [("2012-13", "history"), ("2013-14", "spike")]
+    spike = got.row(1, named=True)
+    assert (spike["reference"], spike["spike"], spike["current"]) == (255, 870, 335)
+    history = got.row(0, named=True)
+    assert history["reference"] == 265  # the median of 275 and 255
+    assert history["history_periods"] == 2
+
+
+def test_a_steady_trend_is_not_out_of_line() -> None:
+    assert out_of_line(_history([385, 735, 1030, 1195, 1400])).height == 0  # Bury's rise
+
+
+def test_a_fall_that_stays_down_is_a_history_query_not_a_spike() -> None:
+    got = out_of_line(_history([800, 820, 810, 300, 310]))
+    assert got.select("period", "kind").rows() == [("2012-13", "history")]
+
+
+def test_small_counts_are_not_screened() -> None:
+    assert out_of_line(_history([10, 10, 10, 40, 10])).height == 0
+    assert out_of_line(_history([10, 10, 10, 40, 10]), min_count=20).height == 2
+
+
+def test_the_real_artefacts_raise_the_data_quality_screens() -> None:
+    councils = _councils()
+    moves = set(opposite_moves(councils).select("council_code", "period", "measure").iter_rows())
+    assert (BURY, "2013-14", "dp_all") in moves
+    assert (BURY, "2013-14", "home_care") in moves
+    lines = set(
+        out_of_line(councils).select("council_code", "measure", "period", "kind").iter_rows()
+    )
+    assert (SOMERSET, "dp_65_plus", "2012-13", "history") in lines
+    assert (SOMERSET, "dp_65_plus", "2013-14", "spike") in lines
+    assert (BURY, "home_care", "2013-14", "history") in lines
+
+
+def _flagged_per_period(frame: pl.DataFrame) -> dict[str, int]:
+    counts = frame.group_by("period").agg(pl.col("council_code").n_unique())
+    return dict(counts.sort("period").iter_rows())
+
+
+def test_the_data_quality_screens_stay_selective_on_the_real_data() -> None:
+    """Councils flagged per period on HSCIC's real counts (152 councils): a handful, not a pile.
+
+    Pinned so that a change to the screens' defaults shows its cost here.
+    """
+    councils = _councils()
+    assert _flagged_per_period(opposite_moves(councils)) == {
+        "2010-11": 6,
+        "2011-12": 2,
+        "2013-14": 1,
+    }
+    headline = out_of_line(councils, measures=["dp_all", "dp_18_64", "dp_65_plus", "home_care"])
+    assert _flagged_per_period(headline) == {"2011-12": 12, "2012-13": 11, "2013-14": 7}
