@@ -250,13 +250,17 @@ class _Progress:
         self.enabled = enabled
         self.shown = False
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(
+        self, done: int, total: int, stage: str = "validating", unit: str = "files"
+    ) -> None:
         if not self.enabled or total == 0:
             return
         width = 30
         filled = width * done // total
         bar = "#" * filled + "-" * (width - filled)
-        click.echo(f"\rvalidating [{bar}] {done:,}/{total:,} files", nl=False, err=True)
+        # Padded so that a shorter line (the next stage's) covers the one before it.
+        line = f"{stage} [{bar}] {done:,}/{total:,} {unit}"
+        click.echo(f"\r{line:<60}", nl=False, err=True)
         self.shown = True
 
     def finish(self) -> None:
@@ -290,7 +294,14 @@ class _Progress:
     "--publish",
     is_flag=True,
     help="Disclosure control: suppress counts of 1 to 4 and enough other cells that none can "
-    "be worked back from the totals.",
+    "be worked back from the totals, even to within 1 to 4; writes disclosure.json.",
+)
+@click.option(
+    "--previous-release",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    metavar="DIR",
+    help="With --publish: an earlier release of the same periods; every cell it suppressed "
+    "stays suppressed, so the two cannot be differenced.",
 )
 @click.option(
     "--cache-dir",
@@ -320,6 +331,7 @@ def aggregate(
     out: Path,
     prefer: str | None,
     publish: bool,
+    previous_release: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
     quiet: bool,
@@ -353,10 +365,21 @@ def aggregate(
         raise click.UsageError(str(problem)) from problem
     if run_gx:
         _require_gx()
+    previous = None
+    if previous_release is not None:
+        from returns_kit.aggregate.publish import PreviousReleaseError, read_previous
+
+        if not publish:
+            raise click.UsageError("--previous-release needs --publish.")
+        try:
+            previous = read_previous(previous_release)
+        except PreviousReleaseError as problem:
+            raise click.UsageError(str(problem)) from problem
     options = AggregateOptions(
         thresholds=thresholds,
         prefer=prefer,
         publish=publish,
+        previous=previous,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
     )
     progress = _Progress(enabled=not quiet and sys.stderr.isatty())
@@ -396,6 +419,8 @@ def _aggregate_and_write(
     if report is not None:
         report.draw(result.tables, options.thresholds.series_breaks)
         extras["report"] = report.writer()
+    if result.certificate is not None:
+        extras["disclosure"] = result.certificate.write
     data_docs = _gx_data_docs(result.tables) if gx else None
     if data_docs is not None:
         extras["gx"] = data_docs

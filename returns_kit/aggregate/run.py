@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -33,12 +34,16 @@ class AggregateOptions:
     publish: bool = False
     cache_dir: Path | None = None
     workers: int | None = None
+    #: with publish: the earlier release of the same periods (publish.read_previous)
+    previous: Any = None
 
 
 @dataclass
 class AggregateResult:
     tables: dict[str, pl.DataFrame]
     selection: Selection
+    #: with publish: what was suppressed and why (publish.Certificate), for disclosure.json
+    certificate: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -106,8 +111,10 @@ def findings_table(
 def aggregate(
     paths: Sequence[Path],
     options: AggregateOptions,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> AggregateResult:
+    """``progress(done, total)`` as files are validated, and with ``--publish``
+    ``progress(done, total, "protecting", "small counts")`` as primary cells are protected."""
     reference = load_reference()
     workbooks, others = discover(paths)
     cache = ResultCache(options.cache_dir, options.thresholds)
@@ -138,5 +145,10 @@ def aggregate(
     if options.publish:
         from returns_kit.aggregate.publish import publishable
 
-        tables = publishable(tables)
+        def protecting(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total, "protecting", "small counts")
+
+        tables, certificate = publishable(tables, options.previous, protecting)
+        return AggregateResult(tables, selection, certificate)
     return AggregateResult(tables, selection)
