@@ -345,6 +345,20 @@ def test_a_release_and_its_revision_together_give_no_small_count_away(
     assert pinned == set()
 
 
+def test_the_progress_bar_covers_the_protection(releases: dict[str, Path]) -> None:
+    from returns_kit.aggregate.run import AggregateOptions
+    from returns_kit.aggregate.run import aggregate as run_aggregate
+
+    calls: list[tuple[Any, ...]] = []
+    folder = releases["open"].parent / "in"
+    options = AggregateOptions(publish=True, cache_dir=releases["open"].parent / "cache")
+    run_aggregate([folder], options, lambda *args: calls.append(args))
+    protecting = [call for call in calls if call[2:] == ("protecting", "small counts")]
+    assert protecting[0][0] == 0
+    assert protecting[-1][0] == protecting[-1][1] > 0
+    assert calls.index(protecting[0]) > 0  # after validation
+
+
 def test_previous_release_needs_publish_and_a_release(
     releases: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

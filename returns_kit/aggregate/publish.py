@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 
 from returns_kit.aggregate.tables import ALL, RATES
-from returns_kit.disclosure import Equation, Protection, protection
+from returns_kit.disclosure import Equation, Protection, primary_cells, protection
 from returns_kit.measures import (
     BUDGET_TYPES,
     CHOICE,
@@ -346,6 +346,11 @@ def suppressed_cells(
             "known": known,
             "also_primary": also,
         }
+    # Known before any LP, so the bar shows the whole task from the start.
+    for period, job in jobs.items():
+        totals[period] = len(primary_cells(job["values"])) + len(job["also_primary"])
+    if periods:
+        report(periods[0])(0, totals[periods[0]])
     for period, found in _protect_all(jobs, report):
         certificate.protections[period] = _without_copies(found)
     certificate.seconds = time.perf_counter() - started
