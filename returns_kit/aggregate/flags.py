@@ -177,6 +177,10 @@ MESSAGE_QUOTES = {
 }
 
 
+#: a flag's message in a published release where it would quote what is not published
+WITHHELD = "Details withheld: the message quotes figures this release does not publish."
+
+
 def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFrame:
     """The flags with each rate, change, rank and message blank where the council rates or
     counts they come from are not published in ``councils`` (the published council table).
@@ -215,6 +219,6 @@ def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFra
             out["relabelled_clients"] = None
         quoted = MESSAGE_QUOTES.get(row["rule"], ())
         if any(out[column] is None for column in quoted):
-            out["message"] = None
+            out["message"] = WITHHELD
         rows.append({name: out[name] for name in FLAG_SCHEMA})
     return pl.DataFrame(rows, schema=FLAG_SCHEMA)
