@@ -332,7 +332,12 @@ def test_a_revision_keeps_every_earlier_suppression(releases: dict[str, Path]) -
     first, second = cells(releases["published"]), cells(releases["revised"])
     assert [k for k, v in first.items() if v is None and second[k] is not None] == []
     document = json.loads((releases["revised"] / "disclosure.json").read_text("utf-8"))
-    assert document["suppressed"]["earlier_release"] > 0 or document["previous_release"]
+    assert document["previous_release"] == str(releases["published"])
+    earlier = json.loads((releases["published"] / "disclosure.json").read_text("utf-8"))
+    names = ("period", "level", "geography", "age_band", "support_reason", "measure")
+    listed = {tuple(c[n] for n in names) for c in document["cells"]}
+    assert {tuple(c[n] for n in names) for c in earlier["cells"]} <= listed
+    assert document["suppressed"]["earlier_release"] > 0
     truth1, truth2 = cells(releases["open"]), cells(releases["open2"])
     assert any(truth1[k] != truth2[k] for k in truth1)  # the revision changed something
 

@@ -73,6 +73,8 @@ class Previous:
     periods: set[str] = field(default_factory=set)
     #: (council, period) -> SHA-256 of the return the release used
     returns: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the release's folder, as given
+    source: str | None = None
 
 
 @dataclass
@@ -354,6 +356,7 @@ def suppressed_cells(
     for period, found in _protect_all(jobs, report):
         certificate.protections[period] = _without_copies(found)
     certificate.seconds = time.perf_counter() - started
+    certificate.previous = previous.source if previous is not None else None
     return certificate
 
 
@@ -587,6 +590,7 @@ def read_previous(folder: Path) -> Previous:
         published=published,
         periods=periods,
         returns=returns,
+        source=str(folder),
     )
 
 
