@@ -401,6 +401,7 @@ def _aggregate_and_write(
     *,
     gx: bool = False,
 ) -> None:
+    from returns_kit.aggregate.publish import ProtectionError
     from returns_kit.aggregate.run import aggregate as run_aggregate
     from returns_kit.aggregate.tables import ReconciliationError
     from returns_kit.aggregate.write import write_outputs
@@ -413,6 +414,8 @@ def _aggregate_and_write(
         raise click.ClickException(
             f"internal error, totals do not reconcile: {problem}"
         ) from problem
+    except ProtectionError as problem:
+        raise click.ClickException(f"cannot publish: {problem}; nothing was written.") from problem
     finally:
         progress.finish()
     extras: dict[str, Any] = {}

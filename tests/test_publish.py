@@ -386,3 +386,42 @@ def test_previous_release_needs_publish_and_a_release(
     args = ["aggregate", str(folder), "--out", str(tmp_path / "p"), "--publish"]
     assert main([*args, "--previous-release", str(folder)]) == 2
     assert "not a published release" in capsys.readouterr().err
+
+
+def test_a_revision_that_cannot_be_protected_is_refused(releases: dict[str, Path]) -> None:
+    # An earlier release that published every cell leaves nothing to hide a small count
+    # behind: publishing is refused rather than done unsafely.
+    from returns_kit.aggregate.publish import (
+        Previous,
+        ProtectionError,
+        period_system,
+        suppressed_cells,
+    )
+    from returns_kit.aggregate.run import AggregateOptions
+    from returns_kit.aggregate.run import aggregate as run_aggregate
+
+    folder = releases["open"].parent / "in"
+    options = AggregateOptions(cache_dir=releases["open"].parent / "cache")
+    tables = run_aggregate([folder], options).tables
+    tables = {
+        **tables,
+        "breakdowns": tables["breakdowns"].filter(
+            (pl.col("level") != "council") | (pl.col("support_reason") == "ALL")
+        ),
+    }
+    everything: dict[Any, int] = {}
+    for period in PERIODS:
+        everything |= period_system(tables, period)[0]
+    manifest = tables["manifest"].filter(pl.col("status") == "included")
+    previous = Previous(
+        published=everything,
+        periods=set(PERIODS),
+        returns={
+            (code, period): digest
+            for code, period, digest in manifest.select(
+                "council_code", "period", "sha256"
+            ).iter_rows()
+        },
+    )
+    with pytest.raises(ProtectionError, match="no suppression can hide"):
+        suppressed_cells(tables, previous)

@@ -63,6 +63,11 @@ class PreviousReleaseError(Exception):
     """The --previous-release folder is not a published release."""
 
 
+class ProtectionError(Exception):
+    """No suppression protects a small count: with an earlier release, every cell around it
+    was published already."""
+
+
 @dataclass
 class Previous:
     """What an earlier release of the same periods published and suppressed."""
@@ -353,8 +358,11 @@ def suppressed_cells(
         totals[period] = len(primary_cells(job["values"])) + len(job["also_primary"])
     if periods:
         report(periods[0])(0, totals[periods[0]])
-    for period, found in _protect_all(jobs, report):
-        certificate.protections[period] = _without_copies(found)
+    try:
+        for period, found in _protect_all(jobs, report):
+            certificate.protections[period] = _without_copies(found)
+    except ValueError as problem:
+        raise ProtectionError(str(problem)) from problem
     certificate.seconds = time.perf_counter() - started
     certificate.previous = previous.source if previous is not None else None
     return certificate
