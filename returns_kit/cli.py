@@ -423,13 +423,17 @@ class _Progress:
         self.enabled = enabled
         self.shown = False
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(
+        self, done: int, total: int, stage: str = "validating", unit: str = "files"
+    ) -> None:
         if not self.enabled or total == 0:
             return
         width = 30
         filled = width * done // total
         bar = "#" * filled + "-" * (width - filled)
-        click.echo(f"\rvalidating [{bar}] {done:,}/{total:,} files", nl=False, err=True)
+        # Padded so that a shorter line (the next stage's) covers the one before it.
+        line = f"{stage} [{bar}] {done:,}/{total:,} {unit}"
+        click.echo(f"\r{line:<60}", nl=False, err=True)
         self.shown = True
 
     def finish(self) -> None:
@@ -478,7 +482,14 @@ class _Progress:
     "--publish",
     is_flag=True,
     help="Disclosure control: suppress counts of 1 to 4 and enough other cells that none can "
-    "be worked back from the totals.",
+    "be worked back from the totals, even to within 1 to 4; writes disclosure.json.",
+)
+@click.option(
+    "--previous-release",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    metavar="DIR",
+    help="With --publish: an earlier release of the same periods; every cell it suppressed "
+    "stays suppressed, so the two cannot be differenced.",
 )
 @click.option(
     "--cache-dir",
@@ -511,6 +522,7 @@ def aggregate(
     prefer: str | None,
     periods: tuple[str, ...] | None,
     publish: bool,
+    previous_release: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
     quiet: bool,
@@ -554,10 +566,21 @@ def aggregate(
             raise click.UsageError(str(problem)) from problem
     if run_gx:
         _require_gx()
+    previous = None
+    if previous_release is not None:
+        from returns_kit.aggregate.publish import PreviousReleaseError, read_previous
+
+        if not publish:
+            raise click.UsageError("--previous-release needs --publish.")
+        try:
+            previous = read_previous(previous_release)
+        except PreviousReleaseError as problem:
+            raise click.UsageError(str(problem)) from problem
     options = AggregateOptions(
         thresholds=thresholds,
         prefer=prefer,
         publish=publish,
+        previous=previous,
         cache_dir=folder,
         periods=periods,
         out=out,
@@ -597,6 +620,7 @@ def _aggregate_and_write(
     gx: bool = False,
     ledger: Any = None,
 ) -> None:
+    from returns_kit.aggregate.publish import ProtectionError
     from returns_kit.aggregate.run import NoReturns
     from returns_kit.aggregate.run import aggregate as run_aggregate
     from returns_kit.aggregate.tables import ReconciliationError
@@ -614,6 +638,8 @@ def _aggregate_and_write(
         raise click.ClickException(
             f"internal error, totals do not reconcile: {problem}"
         ) from problem
+    except ProtectionError as problem:
+        raise click.ClickException(f"cannot publish: {problem}; nothing was written.") from problem
     finally:
         progress.finish()
         report_internal_errors(failures.failed)
@@ -625,6 +651,8 @@ def _aggregate_and_write(
     if report is not None:
         report.draw(result.tables, options.thresholds.series_breaks)
         extras["report"] = report.writer()
+    if result.certificate is not None:
+        extras["disclosure"] = result.certificate.write
     data_docs = _gx_data_docs(result.tables) if gx else None
     if data_docs is not None:
         extras["gx"] = data_docs

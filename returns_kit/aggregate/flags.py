@@ -170,3 +170,61 @@ def _flag_table(
     frame = pl.DataFrame(rows, schema=FLAG_SCHEMA).sort("period", "council_code", "rule")
     floats = [name for name, dtype in FLAG_SCHEMA.items() if dtype == pl.Float64]
     return frame.with_columns(pl.col(floats).round(6))
+
+
+#: Of each flag rule, the columns its message quotes: the message is published only where
+#: they all are. P002 quotes the service shift, whose counts (the service mix) are never
+#: published, so its message never is.
+MESSAGE_QUOTES = {
+    "P001": ("pb_rate_before", "pb_rate_after"),
+    "P002": ("pb_rate_before", "pb_rate_after", "choice_rate_change", "service_shift"),
+    "P003": ("relabelled_clients",),
+    "P004": ("people_total_before", "people_total_after"),
+}
+
+
+#: a flag's message in a published release where it would quote what is not published
+WITHHELD = "Details withheld: the message quotes figures this release does not publish."
+
+
+def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFrame:
+    """The flags with each rate, change, rank and message blank where the council rates or
+    counts they come from are not published in ``councils`` (the published council table).
+
+    The service shift comes from service counts no table publishes, so it is left out; a
+    relabelled-client count of 1 to 4 is blanked like any other count.
+    """
+    from returns_kit.reference import load_reference
+
+    reference = load_reference()
+    shown = {(row["council_code"], row["period"]): row for row in councils.iter_rows(named=True)}
+    rows = []
+    for row in flags.iter_rows(named=True):
+        code, period = row["council_code"], row["period"]
+        after = shown.get((code, period), {})
+        before_key = _previous_key(code, period, reference)
+        before = shown.get(before_key, {}) if before_key else {}
+        out = dict(row)
+        out["people_total_before"] = before.get("people_total")
+        out["people_total_after"] = after.get("people_total")
+        for column, source, name in (
+            ("pb_rate_before", before, "pb_rate"),
+            ("pb_rate_after", after, "pb_rate"),
+            ("block_share_before", before, "block_contract_share"),
+            ("block_share_after", after, "block_contract_share"),
+        ):
+            if source.get(name) is None:
+                out[column] = None
+        if before.get("choice_rate") is None or after.get("choice_rate") is None:
+            out["choice_rate_change"] = None
+        if out["pb_rate_before"] is None or out["pb_rate_after"] is None:
+            out["pb_change_rank"] = None
+            out["pb_change_robust_z"] = None
+        out["service_shift"] = None
+        if out["relabelled_clients"] is not None and 1 <= out["relabelled_clients"] <= 4:
+            out["relabelled_clients"] = None
+        quoted = MESSAGE_QUOTES.get(row["rule"], ())
+        if any(out[column] is None for column in quoted):
+            out["message"] = WITHHELD
+        rows.append({name: out[name] for name in FLAG_SCHEMA})
+    return pl.DataFrame(rows, schema=FLAG_SCHEMA)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -44,12 +45,16 @@ class AggregateOptions:
     periods: tuple[str, ...] | None = None
     #: the output folder: nothing inside it is read as a return
     out: Path | None = None
+    #: with publish: the earlier release of the same periods (publish.read_previous)
+    previous: Any = None
 
 
 @dataclass
 class AggregateResult:
     tables: dict[str, pl.DataFrame]
     selection: Selection
+    #: with publish: what was suppressed and why (publish.Certificate), for disclosure.json
+    certificate: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -117,8 +122,10 @@ def findings_table(
 def aggregate(
     paths: Sequence[Path],
     options: AggregateOptions,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> AggregateResult:
+    """``progress(done, total)`` as files are validated, and with ``--publish``
+    ``progress(done, total, "protecting", "small counts")`` as primary cells are protected."""
     reference = load_reference()
     found = discover(paths, options.out)
     if not found.workbooks:
@@ -149,7 +156,12 @@ def aggregate(
     if options.publish:
         from returns_kit.aggregate.publish import publishable
 
-        tables = publishable(tables)
+        def protecting(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total, "protecting", "small counts")
+
+        tables, certificate = publishable(tables, options.previous, protecting)
+        return AggregateResult(tables, selection, certificate)
     return AggregateResult(tables, selection)
 
 
