@@ -11,8 +11,8 @@ import random
 import time
 from pathlib import Path
 
-from returns_kit.synth.damage import damage
 from returns_kit.validate import validate_file
+from tools.synth.damage import damage
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "fixtures" / "valid").iterdir())

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from returns_kit.synth import SyntheticReturn, generate_return, write_ods, write_xlsx
+from tools.synth import SyntheticReturn, generate_return, write_ods, write_xlsx
 
 #: Characters that make a spreadsheet take text for a formula (CWE-1236).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -30,8 +30,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # so the script runs without installing returns_kit
 
-from returns_kit.synth import Formula, SyntheticReturn, generate_return, write_ods  # noqa: E402
-from returns_kit.synth.zips import FixedTimeZipFile, copy_zip, make_macro_enabled  # noqa: E402
+from tools.synth import Formula, SyntheticReturn, generate_return, write_ods  # noqa: E402
+from tools.synth.zips import FixedTimeZipFile, copy_zip, make_macro_enabled  # noqa: E402
 
 DATA = HERE / "data"
 ODDITIES = DATA / "oddities"

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from returns_kit.cli import main
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.write import write_xlsx
+from tools.synth.generate import generate_return
+from tools.synth.write import write_xlsx
 
 from .conftest import FIXTURES
 

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from returns_kit.cells import Invalid, coerce
 from returns_kit.compile import check_table
-from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs, validator
+from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
 from returns_kit.workbook.reader import column_letter
 from returns_kit.workbook.tables import ROW, Table
+from tools.oracle import validator
 
 # Printable ASCII, some Latin-1 and the white space spreadsheets leave behind.
 ALPHABET = st.characters(codec="latin-1", exclude_categories=("Cc",)) | st.sampled_from(

@@ -19,8 +19,8 @@ import pytest
 
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.cli import main
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.write import write_xlsx
+from tools.synth.generate import generate_return
+from tools.synth.write import write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "fixtures" / "national"

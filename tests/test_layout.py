@@ -10,9 +10,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.model import SyntheticReturn
 from returns_kit.validate import validate_file
+from tools.synth.generate import generate_return
+from tools.synth.model import SyntheticReturn
 
 
 def write(

@@ -43,11 +43,11 @@ from returns_kit.periods import Period
 from returns_kit.reference import FIRST_PERIOD, load_reference, names_match
 from returns_kit.rules.catalogue import RULES
 from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
-from returns_kit.synth import Formula, SyntheticReturn, generate_return, write_ods, write_xlsx
-from returns_kit.synth.model import Cell
 from returns_kit.thresholds import Thresholds
 from returns_kit.validate import validate_return
 from returns_kit.workbook.reader import column_letter
+from tools.synth import Formula, SyntheticReturn, generate_return, write_ods, write_xlsx
+from tools.synth.model import Cell
 
 _LONG_RUN = int(os.environ.get("RETURNS_KIT_MUTATIONS", "0"))
 _SETTINGS = settings(

@@ -16,8 +16,8 @@ import pytest
 from returns_kit.cli import main
 from returns_kit.disclosure import Equation, recoverable
 from returns_kit.measures import BUDGET_TYPES, COUNTS
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.write import write_xlsx
+from tools.synth.generate import generate_return
+from tools.synth.write import write_xlsx
 
 COUNCILS = [
     "E06000001",

@@ -20,7 +20,6 @@ from openpyxl.utils import get_column_letter
 
 from returns_kit.periods import Period
 from returns_kit.schema import sheet_specs
-from returns_kit.synth.generate import generate_return
 from returns_kit.template import (
     CLIENTS_ROWS,
     INSTRUCTIONS_COLUMNS,
@@ -29,6 +28,7 @@ from returns_kit.template import (
     build_template,
 )
 from returns_kit.validate import validate_file
+from tools.synth.generate import generate_return
 
 from .conftest import ROOT, libreoffice_convert
 
