@@ -429,11 +429,12 @@ def _merged_two_levels(path: Path) -> list[Expected]:
         ws.merge_cells("D1:I1")
 
     write(ret, path, merge)
+    unheaded: list[Expected] = [["F007", "Budgets", addr(1, column)] for column in range(3)]
     return [
         ["F005", "Budgets", None],
         ["F005", "Budgets", None],
         ["F005", "Budgets", None],
-        *(["F007", "Budgets", addr(1, column)] for column in range(3)),
+        *unheaded,
     ]
 
 
@@ -605,7 +606,7 @@ def _numbers_other(path: Path) -> list[Expected]:
     ret = base()
     grid = ret.sheets["Services"]
     spends = [i for i, row in enumerate(grid[1:], start=1) if money(row[4]) >= 1000][:3]
-    forms = (
+    forms: tuple[Callable[[float], str], ...] = (
         lambda v: f"${v:,.2f}",
         lambda v: f"{v:,.2f}".replace(",", " "),
         lambda v: f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", "."),

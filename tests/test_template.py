@@ -68,8 +68,10 @@ def filled_path(template: Path, folder: Path) -> Path:
     wb = openpyxl.load_workbook(template)
 
     about = wb["About"]
-    given = dict(ret.sheets["About"][1:])
-    assert given["submitted_on"] > Period(int(PERIOD[:4])).snapshot
+    given = {str(name): value for name, value in ret.sheets["About"][1:]}
+    submitted_on = given["submitted_on"]
+    assert isinstance(submitted_on, datetime.date)
+    assert submitted_on > Period(int(PERIOD[:4])).snapshot
     for row in about.iter_rows(min_row=2):
         if row[0].value in ("submitted_on", "contact_email"):
             assert row[1].value is None  # left for the council to fill
