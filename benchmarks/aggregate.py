@@ -6,7 +6,7 @@ nothing.
     python benchmarks/aggregate.py                      # 152 councils x 2010-11..2019-20
     python benchmarks/aggregate.py --councils 20 --periods 3 --runs 1
 
-The returns come from returns_kit.synth.national without Clients sheets (about 1,520
+The returns come from tools.synth.national without Clients sheets (about 1,520
 small workbooks, the active councils of each period: Bournemouth, Poole and Dorset
 County give way to Bournemouth, Christchurch and Poole and Dorset Council in 2019-20).
 They are generated once and cached under benchmarks/.cache/aggregate/. Each run, in
@@ -67,7 +67,7 @@ def ensure_returns(
     folder = CACHE / name
     facts_path = CACHE / f"{name}.json"
     if not (folder.is_dir() and facts_path.exists()):
-        from returns_kit.synth.national import generate_national
+        from tools.synth.national import generate_national
 
         shutil.rmtree(folder, ignore_errors=True)
         tmp = CACHE / f"{name}.tmp"
@@ -129,8 +129,8 @@ def run_once(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
 
 def changed_content(path: Path, periods: list[str], seed: int) -> bytes:
     """The bytes of ``path``'s return generated with another seed."""
-    from returns_kit.synth.national import national_return
-    from returns_kit.synth.write import write_xlsx
+    from tools.synth.national import national_return
+    from tools.synth.write import write_xlsx
 
     code, period = path.stem.split("-", 1)
     ret = national_return(code, period, periods=periods, seed=seed, clients=False)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 from pathlib import Path
 
-from returns_kit.synth.damage import damage
-from returns_kit.validate import validate_file
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tools/ (the damage generator) is never installed
+
+from returns_kit.validate import validate_file  # noqa: E402
+from tools.synth.damage import damage  # noqa: E402
+
 SEEDS = sorted((ROOT / "fixtures" / "valid").iterdir())
 
 

@@ -28,7 +28,7 @@ def ensure_workbook(people: int, seed: int) -> tuple[Path, dict[str, object]]:
     facts_path = path.with_suffix(".json")
     if not (path.exists() and facts_path.exists()):
         sys.path.insert(0, str(REPO))
-        from returns_kit.synth import generate_return, write_xlsx
+        from tools.synth import generate_return, write_xlsx
 
         CACHE.mkdir(exist_ok=True)
         t0 = time.perf_counter()

@@ -91,7 +91,7 @@ def ensure_workbook(mb: int, columns: int, seed: int, stray: bool = False) -> Pa
     if path.exists():
         return path
     sys.path.insert(0, str(REPO))
-    from returns_kit.synth import generate_return, write_xlsx
+    from tools.synth import generate_return, write_xlsx
 
     CACHE.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:

@@ -1,9 +1,10 @@
-"""Load the JSON Schemas, check them against their meta-schema, and describe each sheet's fields.
+"""Load the JSON Schemas and describe each sheet's fields.
 
 The schemas in the repository's top-level ``schemas/`` folder are the single
 source of truth for the return's structure; the wheel carries a copy inside the
 package. Everything structural (compiled checks, the template, the docs) is
-derived from the :class:`SheetSpec` built here.
+derived from the :class:`SheetSpec` built here. The tests hold the schemas to their
+meta-schema, and the compiled checks to jsonschema's verdicts, with :mod:`tools.oracle`.
 """
 
 from __future__ import annotations
@@ -39,26 +40,6 @@ def load_schemas() -> dict[str, dict[str, Any]]:
         stem: json.loads(folder.joinpath(f"{stem}.json").read_text("utf-8"))
         for stem in SCHEMA_FILES
     }
-
-
-def registry() -> Any:
-    """A ``referencing.Registry`` of every schema under its ``$id``, so $refs resolve offline."""
-    from referencing import Registry, Resource
-
-    return Registry().with_resources(
-        (doc["$id"], Resource.from_contents(doc)) for doc in load_schemas().values()
-    )
-
-
-def validator(stem: str) -> Any:
-    """A jsonschema validator for one sheet's schema (the reference the compiled checks follow)."""
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(
-        load_schemas()[stem],
-        registry=registry(),
-        format_checker=Draft202012Validator.FORMAT_CHECKER,
-    )
 
 
 @dataclass(frozen=True, slots=True)

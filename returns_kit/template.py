@@ -29,7 +29,7 @@ from returns_kit.sheet_layout import (
     set_default_font,
     width_for,
 )
-from returns_kit.synth.zips import FixedTimeZipFile
+from returns_kit.zips import FixedTimeZipFile
 
 __all__ = ["TemplateError", "build_template", "is_template_sheet"]
 

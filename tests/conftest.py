@@ -15,7 +15,10 @@ FIXTURES = ROOT / "fixtures"
 
 def expected_findings() -> dict[str, list[list[str | None]]]:
     """fixtures/expected.json: per fixture, the [rule, sheet, cell] findings planted in it."""
-    return json.loads((FIXTURES / "expected.json").read_text("utf-8"))
+    expected: dict[str, list[list[str | None]]] = json.loads(
+        (FIXTURES / "expected.json").read_text("utf-8")
+    )
+    return expected
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from returns_kit.synth import SyntheticReturn, generate_return, write_ods, write_xlsx
+from tools.synth import SyntheticReturn, generate_return, write_ods, write_xlsx
 
 #: Characters that make a spreadsheet take text for a formula (CWE-1236).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +98,7 @@ def hostile_returns() -> list[Hostile]:
 
     # File name "-2+3 ..." as .ods, with sheets whose names an .xlsx cannot hold.
     ret = _base("E06000003", 3)
-    ods_sheets = ("\t=1+2", "\r=1+2", SCRIPT, "\"quoted\", 'single' & <b>bold</b>")
+    ods_sheets: tuple[str, ...] = ("\t=1+2", "\r=1+2", SCRIPT, "\"quoted\", 'single' & <b>bold</b>")
     ods_sheets += ("100% %0A::error::injected", "line one\nline two")
     _add_sheets(ret, ods_sheets)
     found.append(Hostile("-2+3 E06000003.ods", ret, "ods", ods_sheets))

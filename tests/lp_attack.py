@@ -9,6 +9,8 @@ maximises and minimises every hidden cell on its own.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -16,7 +18,7 @@ from scipy.optimize import linprog
 Relation = tuple[Hashable, Sequence[Hashable]]  # total, parts
 
 
-def groups(relations: Sequence[Relation], hidden: set[Hashable]) -> list[set[Hashable]]:
+def groups(relations: Sequence[Relation], hidden: AbstractSet[Any]) -> list[set[Hashable]]:
     """Hidden cells that share a relation, transitively."""
     owner: dict[Hashable, int] = {}
     sets: list[set[Hashable]] = []
@@ -36,11 +38,11 @@ def groups(relations: Sequence[Relation], hidden: set[Hashable]) -> list[set[Has
 
 
 def bounds(
-    values: Mapping[Hashable, float],
+    values: Mapping[Any, float],
     relations: Sequence[Relation],
-    hidden: set[Hashable],
-    cells: Iterable[Hashable] | None = None,
-) -> dict[Hashable, tuple[float, float]]:
+    hidden: AbstractSet[Any],
+    cells: Iterable[Any] | None = None,
+) -> dict[Any, tuple[float, float]]:
     """(lowest, highest) each hidden cell can take given every published value and
     relation, all cells >= 0. ``values`` need only hold the published cells."""
     wanted = set(hidden if cells is None else cells)

@@ -30,8 +30,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # so the script runs without installing returns_kit
 
-from returns_kit.synth import Formula, SyntheticReturn, generate_return, write_ods  # noqa: E402
-from returns_kit.synth.zips import FixedTimeZipFile, copy_zip, make_macro_enabled  # noqa: E402
+from tools.synth import Formula, SyntheticReturn, generate_return, write_ods  # noqa: E402
+from tools.synth.zips import FixedTimeZipFile, copy_zip, make_macro_enabled  # noqa: E402
 
 DATA = HERE / "data"
 ODDITIES = DATA / "oddities"
@@ -429,11 +429,12 @@ def _merged_two_levels(path: Path) -> list[Expected]:
         ws.merge_cells("D1:I1")
 
     write(ret, path, merge)
+    unheaded: list[Expected] = [["F007", "Budgets", addr(1, column)] for column in range(3)]
     return [
         ["F005", "Budgets", None],
         ["F005", "Budgets", None],
         ["F005", "Budgets", None],
-        *(["F007", "Budgets", addr(1, column)] for column in range(3)),
+        *unheaded,
     ]
 
 
@@ -605,7 +606,7 @@ def _numbers_other(path: Path) -> list[Expected]:
     ret = base()
     grid = ret.sheets["Services"]
     spends = [i for i, row in enumerate(grid[1:], start=1) if money(row[4]) >= 1000][:3]
-    forms = (
+    forms: tuple[Callable[[float], str], ...] = (
         lambda v: f"${v:,.2f}",
         lambda v: f"{v:,.2f}".replace(",", " "),
         lambda v: f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", "."),

@@ -13,8 +13,8 @@ from returns_kit.aggregate import batch
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.cli import main
 from returns_kit.measures import COUNTS
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.write import write_xlsx
+from tools.synth.generate import generate_return
+from tools.synth.write import write_xlsx
 
 COUNCILS = ["E06000001", "E06000002", "E08000025", "E09000033", "E10000016", "E10000027"]
 PERIODS = ["2012-13", "2013-14"]

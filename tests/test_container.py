@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from returns_kit.synth import generate_return
-from returns_kit.synth import write_xlsx as write_synthetic_xlsx
 from returns_kit.validate import validate_return
 from returns_kit.workbook import container as container_module
 from returns_kit.workbook import extent as extent_module
 from returns_kit.workbook.container import Container, Limits, inspect_container
+from tools.synth import generate_return
+from tools.synth import write_xlsx as write_synthetic_xlsx
 
 from .conftest import libreoffice_convert
 

@@ -65,7 +65,7 @@ def check_cli(path: Path, want: list[list[str | None]], capfd: pytest.CaptureFix
     assert len(files) == 1
     found = [[f["rule"], f["sheet"], f["cell"]] for f in files[0]["findings"]]
     assert sorted(found, key=str) == expected_rows(want)
-    errors = any(RULES[rule].severity.value == "error" for rule, _, _ in want)
+    errors = any(RULES[str(rule)].severity.value == "error" for rule, _, _ in want)
     assert code == (1 if errors else 0)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from returns_kit.rules.catalogue import RULES
-from returns_kit.synth.damage import damage
 from returns_kit.validate import validate_file
+from tools.synth.damage import damage
 
 from .conftest import FIXTURES
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from returns_kit.docs import RETURN_FORMAT_TEMPLATE, return_format_page
 from returns_kit.reference import load_reference
 from returns_kit.rules.catalogue import RULES
 from returns_kit.schema import load_schemas, sheet_specs
+from tools.docs import RETURN_FORMAT_TEMPLATE, return_format_page
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -33,7 +33,7 @@ def tracked_files() -> list[Path]:
 
 def test_return_format_page_is_current() -> None:
     page = (DOCS / "return-format.md").read_text("utf-8")
-    assert page == return_format_page(), "run: python -m returns_kit.docs"
+    assert page == return_format_page(), "run: python -m tools.docs"
 
 
 def test_return_format_page_follows_the_schemas_and_the_catalogue() -> None:
@@ -155,7 +155,7 @@ def _cells(row: str) -> int:
 
 @pytest.mark.parametrize("name", ["sheets.md", "return-format.md", "rules.md"])
 def test_generated_tables_keep_their_columns(name: str) -> None:
-    from returns_kit.docs import PAGES
+    from tools.docs import PAGES
 
     header = 0
     for line in PAGES[name]().splitlines():

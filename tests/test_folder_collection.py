@@ -19,8 +19,10 @@ import pytest
 
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.cli import main
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.write import write_xlsx
+from tools.synth.generate import generate_return
+from tools.synth.write import write_xlsx
+
+from .typed import bump
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "fixtures" / "national"
@@ -146,7 +148,7 @@ def test_lock_hidden_and_output_files_are_listed_as_skipped_and_not_read(
         ".git": "a hidden folder (its name starts with a dot): nothing in it is read",
         "tables": "inside the --out folder: the run's own outputs are never read as returns",
     }
-    first = collection["first_manifest"]
+    first: pl.DataFrame = collection["first_manifest"]  # type: ignore[assignment]
     assert "tables" not in {Path(p).name for p in first.drop_nulls("path")["path"]}
     assert set(manifest(collection)["status"]) == {"included", "superseded", "skipped"}
 
@@ -209,9 +211,9 @@ def test_a_period_a_few_returns_name_is_taken_for_a_slip_with_a_warning(
         _write(folder, code, "2013-14")
     slip = _write(folder, "E06000012", "2012-13", name="E06000012-2013-14.xlsx")
     out = tmp_path / "out"
-    code = main(["aggregate", str(folder), "--out", str(out), "--no-cache", "--no-report"])
+    status = main(["aggregate", str(folder), "--out", str(out), "--no-cache", "--no-report"])
     err = capsys.readouterr().err
-    assert code == 0
+    assert status == 0
     assert err.strip().splitlines() == [
         "warning: only 1 council named 2012-13 (against 11 for 2013-14); its returns are "
         "listed as unused and its missing councils not counted. Name the periods with "
@@ -247,7 +249,7 @@ def test_p006_names_why_a_council_has_no_usable_previous_return(tmp_path: Path) 
     for code in (disputed, fine):
         _write(tmp_path, code, "2012-13")
     bad = generate_return(broken, "2012-13", people=300, seed=1)
-    bad.sheets["Budgets"][1][2] += 1  # people_total no longer adds up: B003
+    bump(bad.sheets["Budgets"], 1, 2)  # people_total no longer adds up: B003
     write_xlsx(bad, tmp_path / f"{broken}-2012-13.xlsx")
     other = generate_return(disputed, "2012-13", people=301, seed=1)  # same submitted_on
     write_xlsx(other, tmp_path / f"{disputed}-2012-13 v2.xlsx")
@@ -277,7 +279,7 @@ def test_a_return_with_errors_never_displaces_the_valid_one(tmp_path: Path) -> N
     bad = generate_return(
         "E06000001", "2013-14", people=300, seed=1, submitted_on=dt.date(2014, 8, 1)
     )
-    bad.sheets["Budgets"][1][2] += 1
+    bump(bad.sheets["Budgets"], 1, 2)
     write_xlsx(bad, tmp_path / "resent.xlsx")
     result = aggregate([tmp_path], AggregateOptions(cache_dir=tmp_path / "cache"))
     rows = result.tables["manifest"].filter(pl.col("council_code") == "E06000001")

@@ -45,7 +45,7 @@ from click.testing import CliRunner
 from returns_kit.aggregate import write
 from returns_kit.aggregate.write import OWNER, check_destination, write_outputs
 from returns_kit.cli import cli
-from returns_kit.synth import generate_return, write_xlsx
+from tools.synth import generate_return, write_xlsx
 
 COUNCILS = ("E06000001", "E06000002", "E06000003", "E06000004", "E06000005", "E06000006")
 Snapshot = dict[str, bytes]

@@ -10,9 +10,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.model import SyntheticReturn
 from returns_kit.validate import validate_file
+from tools.synth.generate import generate_return
+from tools.synth.model import SyntheticReturn
+
+from .typed import number
 
 
 def write(
@@ -34,7 +36,7 @@ def write(
         for r, row in enumerate(grid):
             for c, value in enumerate(row):
                 if r == 0 and headings:
-                    value = headings.get(value, value)
+                    value = headings.get(str(value), value)
                 ws.cell(row=1 + top + r, column=1 + left + c, value=value)
     book.save(path)
     return path
@@ -82,11 +84,11 @@ def test_labels_text_numbers_money_and_text_dates_are_accepted(tmp_path: Path) -
     ret = generate_return("E06000001", "2013-14", people=300, seed=4)
     budgets, services, about = ret.sheets["Budgets"], ret.sheets["Services"], ret.sheets["About"]
     for row in budgets[1:]:
-        row[0] = {"18-64": "18 to 64", "65+": "65 AND OVER"}[row[0]]
+        row[0] = {"18-64": "18 to 64", "65+": "65 AND OVER"}[str(row[0])]
         row[2] = f"{row[2]:,}.0"
     for row in services[1:]:
         row[0] = str(row[0]).replace("_", " ").lower()
-        row[4] = f"£{float(row[4]):,.2f}"
+        row[4] = f"£{number(row[4]):,.2f}"
     for row in about[1:]:
         if row[0] == "submitted_on":
             row[1] = "15/06/2014"

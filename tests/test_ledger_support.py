@@ -163,8 +163,8 @@ def _save(book: Any, target: Path) -> None:
 
     from openpyxl.writer.excel import ExcelWriter
 
-    from returns_kit.synth.write import FIXED_TIME
-    from returns_kit.synth.zips import FixedTimeZipFile
+    from tools.synth.write import FIXED_TIME
+    from tools.synth.zips import FixedTimeZipFile
 
     book.properties.created = book.properties.modified = FIXED_TIME
     with FixedTimeZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
@@ -211,7 +211,7 @@ def small_returns(folder: Path) -> dict[str, Path]:
     changed: 30 more people with a council-managed budget (P001's evidence changes);
     broken: a copy whose people_total disagrees with its budgets (error B003).
     """
-    from returns_kit.synth import generate_return, write_xlsx
+    from tools.synth import generate_return, write_xlsx
 
     folder.mkdir(parents=True, exist_ok=True)
     code = SMALL_COUNCIL

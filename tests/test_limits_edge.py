@@ -17,10 +17,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from returns_kit.synth import generate_return, write_ods, write_xlsx
 from returns_kit.validate import validate_return
 from returns_kit.workbook.container import Limits, inspect_container
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
+from tools.synth import generate_return, write_ods, write_xlsx
 
 EXPLANATION = ("S005", "HOME_CARE/BLOCK_CONTRACT", "The block contract's rate was set in 2012.")
 

@@ -43,11 +43,13 @@ from returns_kit.periods import Period
 from returns_kit.reference import FIRST_PERIOD, load_reference, names_match
 from returns_kit.rules.catalogue import RULES
 from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
-from returns_kit.synth import Formula, SyntheticReturn, generate_return, write_ods, write_xlsx
-from returns_kit.synth.model import Cell
 from returns_kit.thresholds import Thresholds
 from returns_kit.validate import validate_return
 from returns_kit.workbook.reader import column_letter
+from tools.synth import Formula, SyntheticReturn, generate_return, write_ods, write_xlsx
+from tools.synth.model import Cell
+
+from .typed import integer, real
 
 _LONG_RUN = int(os.environ.get("RETURNS_KIT_MUTATIONS", "0"))
 _SETTINGS = settings(
@@ -235,7 +237,7 @@ def _budgets_rules(grid: Grid) -> list[Expect]:
         if key in seen:
             found.append(("B001", "Budgets", grid.cell("Budgets", "age_band", row), _scope(*key)))
         seen.add(key)
-        total = sum(int(values[name] or 0) for name in BUDGET_TYPES)
+        total = sum(integer(values[name] or 0) for name in BUDGET_TYPES)
         if total != values["people_total"]:
             found.append(
                 ("B003", "Budgets", grid.cell("Budgets", "people_total", row), _scope(*key))
@@ -257,7 +259,7 @@ def _services_rules(grid: Grid) -> list[Expect]:
         if key in seen:
             found.append(("S001", "Services", grid.cell("Services", "service_type", row), scope))
         seen.add(key)
-        people = int(values["people"] or 0)
+        people = integer(values["people"] or 0)
         served[values["arrangement"]] += people
         hours_cell = grid.cell("Services", "planned_hours_per_week", row)
         if key[0] in HOURLY and people > 0 and _blank(values["planned_hours_per_week"]):
@@ -272,7 +274,7 @@ def _services_rules(grid: Grid) -> list[Expect]:
         ("S003", ("isf",), "ISF"),
         ("S004", DIRECT_PAYMENT_TYPES, "DIRECT_PAYMENT"),
     ):
-        held = sum(int(values[name] or 0) for _, values in budgets for name in columns)
+        held = sum(integer(values[name] or 0) for _, values in budgets for name in columns)
         if (held > 0) != (served[arrangement] > 0):
             found.append((rule, "Services", None, None))
     return found
@@ -499,7 +501,7 @@ def text_in_number(data: st.DataObject, ret: SyntheticReturn) -> Change:
 def fraction_in_whole_number(data: st.DataObject, ret: SyntheticReturn) -> Change:
     sheet, row, column, _ = _pick(data, ret, lambda f: f.kind == "integer")
     value = _value(ret, sheet, row, column)
-    return _unreadable(sheet, row, column, int(value or 0) + 0.5, "V001")
+    return _unreadable(sheet, row, column, integer(value or 0) + 0.5, "V001")
 
 
 def negative_number(data: st.DataObject, ret: SyntheticReturn) -> Change:
@@ -524,9 +526,8 @@ def blank_required(data: st.DataObject, ret: SyntheticReturn) -> Change:
 
 def impossible_date(data: st.DataObject, ret: SyntheticReturn) -> Change:
     sheet, row, column, _ = _pick(data, ret, lambda f: f.kind == "date", _ALL_SHEETS)
-    written = data.draw(
-        st.sampled_from(["31/02/2015", "soon", "3000-01-01", "2015-13-01", "1899-12-31", 12])
-    )
+    impossible: list[Cell] = ["31/02/2015", "soon", "3000-01-01", "2015-13-01", "1899-12-31", 12]
+    written = data.draw(st.sampled_from(impossible))
     return _unreadable(sheet, row, column, written, "V001")
 
 
@@ -569,7 +570,7 @@ def _valid(sheet: str, row: int, column: int, value: Cell) -> Change:
 
 def count_changed(data: st.DataObject, ret: SyntheticReturn) -> Change:
     sheet, row, column, _ = _pick(data, ret, lambda f: f.kind == "integer", ("Budgets", "Services"))
-    old = int(_value(ret, sheet, row, column) or 0)
+    old = integer(_value(ret, sheet, row, column) or 0)
     new = data.draw(st.integers(0, old + 20).filter(lambda n: n != old))
     return _valid(sheet, row, column, new)
 
@@ -636,28 +637,29 @@ def _other_form(data: st.DataObject, spec: FieldSpec, value: Cell) -> Cell:
     if spec.kind == "code":
         label = dict(spec.codes)[str(value)]
         text = data.draw(st.sampled_from([label, str(value)]))
-        how = data.draw(st.sampled_from([str.upper, str.lower, str.title, str]))
+        hows: list[Callable[[str], str]] = [str.upper, str.lower, str.title, str]
+        how = data.draw(st.sampled_from(hows))
         spaced = data.draw(st.booleans())
         text = how(text)
         return f"  {text.replace('_', ' ')} " if spaced else text
     if spec.kind == "integer":
-        number = int(value or 0)
-        return data.draw(
-            st.sampled_from([f"{number:,}", f" {number} ", float(number), f"{number}.0"])
-        )
+        number = integer(value or 0)
+        wholes: list[Cell] = [f"{number:,}", f" {number} ", float(number), f"{number}.0"]
+        return data.draw(st.sampled_from(wholes))
     if spec.kind in ("number", "money"):
-        amount = float(value or 0)
-        forms = [f"{amount:,}", str(amount)]
+        amount = real(value or 0)
+        forms: list[Cell] = [f"{amount:,}", str(amount)]
         if spec.kind == "money":
             forms.append(f"£{amount:,.2f}")
         return data.draw(st.sampled_from(forms))
     if spec.kind == "date":
         assert isinstance(value, datetime.date)
-        return data.draw(
-            st.sampled_from(
-                [value.isoformat(), value.strftime("%d/%m/%Y"), (value - SERIAL_EPOCH).days]
-            )
-        )
+        dates: list[Cell] = [
+            value.isoformat(),
+            value.strftime("%d/%m/%Y"),
+            (value - SERIAL_EPOCH).days,
+        ]
+        return data.draw(st.sampled_from(dates))
     return value
 
 

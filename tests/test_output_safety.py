@@ -175,7 +175,7 @@ def test_junit_is_well_formed_with_the_text_escaped(hostile: tuple[Path, list[Ho
 
 
 def test_junit_is_well_formed_when_a_cell_holds_control_characters(tmp_path: Path) -> None:
-    from returns_kit.synth import generate_return, write_xlsx
+    from tools.synth import generate_return, write_xlsx
 
     ret = generate_return("E06000001", "2015-16", seed=1, people=20)
     ret.sheets["Budgets"][1][2] = "MARKER"

@@ -51,3 +51,41 @@ def test_hook_passes_valid_returns_and_fails_invalid_ones(
     failing = try_repo(returns_repo, home, "good.xlsx", "bad.xlsx")
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "B003 budgets-sum" in failing.stdout and "Failed" in failing.stdout
+
+
+def test_the_developers_config_runs_ruff_and_ruff_format(tmp_path: Path) -> None:
+    """.pre-commit-config.yaml (the developers' hooks, not the councils'): its ruff hooks find
+    an unused import and reformat a file, with the tools of this environment, offline."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(ROOT / ".pre-commit-config.yaml", repo)
+    shutil.copy(ROOT / "pyproject.toml", repo)  # the same ruff settings as the project
+    (repo / "module.py").write_text("import os\nx = {'a':1}\n")
+    git = ["git", "-c", "user.email=ci@example.org", "-c", "user.name=ci"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "home"),
+        # the hooks are language: system: they run the ruff installed beside this Python
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    for hook, says in (("ruff", "1 fixed"), ("ruff-format", "1 file reformatted")):
+        run = subprocess.run(
+            [*PRE_COMMIT, "run", hook, "--all-files"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert says in run.stdout, run.stdout
+    assert (repo / "module.py").read_text() == 'x = {"a": 1}\n'  # fixed and formatted
+    config = subprocess.run(
+        [*PRE_COMMIT, "validate-config", ".pre-commit-config.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert config.returncode == 0, config.stdout + config.stderr

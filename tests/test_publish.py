@@ -20,9 +20,9 @@ import pytest
 from returns_kit.aggregate.flags import WITHHELD
 from returns_kit.cli import main
 from returns_kit.measures import BUDGET_TYPES, CHOICE, COUNTS, DIRECT_PAYMENTS, PERSONAL_BUDGETS
-from returns_kit.synth.generate import generate_return
-from returns_kit.synth.write import write_xlsx
 from tests.lp_attack import bounds as lp_bounds
+from tools.synth.generate import generate_return
+from tools.synth.write import write_xlsx
 
 COUNCILS = [
     "E06000001",

@@ -275,8 +275,8 @@ def test_a_flag_card_shows_every_finding_of_its_return_and_the_adjusted_rate(
         assert " ".join(message.split()) in text
     evidence = dict(
         row
-        for row in probe(page).tables.values()
-        for row in row_pairs(row)
+        for table in probe(page).tables.values()
+        for row in row_pairs(table)
         if row[0].startswith(("Council-managed budgets that are nominal", "Personal budget rate"))
     )
     somerset = tables["councils"].filter(

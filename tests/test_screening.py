@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 
 import polars as pl
 import pytest
@@ -14,7 +15,9 @@ from returns_kit.screening import hb_scores, opposite_moves, out_of_line
 BURY, SOMERSET = "E08000002", "E10000027"
 
 
-def _panel(rows: dict[str, tuple[int | None, int | None]], measure: str = "dp_all") -> pl.DataFrame:
+def _panel(
+    rows: Mapping[str, tuple[int | None, int | None]], measure: str = "dp_all"
+) -> pl.DataFrame:
     """A tidy frame of units with a count in 2011-12 and in 2012-13."""
     records = []
     for unit, (before, after) in rows.items():

@@ -20,7 +20,6 @@ from openpyxl.utils import get_column_letter
 
 from returns_kit.periods import Period
 from returns_kit.schema import sheet_specs
-from returns_kit.synth.generate import generate_return
 from returns_kit.template import (
     CLIENTS_ROWS,
     INSTRUCTIONS_COLUMNS,
@@ -29,6 +28,7 @@ from returns_kit.template import (
     build_template,
 )
 from returns_kit.validate import validate_file
+from tools.synth.generate import generate_return
 
 from .conftest import ROOT, libreoffice_convert
 
@@ -68,8 +68,10 @@ def filled_path(template: Path, folder: Path) -> Path:
     wb = openpyxl.load_workbook(template)
 
     about = wb["About"]
-    given = dict(ret.sheets["About"][1:])
-    assert given["submitted_on"] > Period(int(PERIOD[:4])).snapshot
+    given = {str(name): value for name, value in ret.sheets["About"][1:]}
+    submitted_on = given["submitted_on"]
+    assert isinstance(submitted_on, datetime.date)
+    assert submitted_on > Period(int(PERIOD[:4])).snapshot
     for row in about.iter_rows(min_row=2):
         if row[0].value in ("submitted_on", "contact_email"):
             assert row[1].value is None  # left for the council to fill

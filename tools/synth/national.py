@@ -32,18 +32,18 @@ from pathlib import Path
 
 from returns_kit.periods import Period
 from returns_kit.reference import Council, load_reference
-from returns_kit.synth.derive import about_grid, clients_grid, default_submitted_on
-from returns_kit.synth.model import SyntheticReturn
-from returns_kit.synth.panel import (
+from tools.synth.derive import about_grid, clients_grid, default_submitted_on
+from tools.synth.model import SyntheticReturn
+from tools.synth.panel import (
     CHOICE_TYPES,
     COUNCIL_ARRANGED,
     NO_BUDGET,
     Panel,
     Style,
 )
-from returns_kit.synth.people import Person, Service
-from returns_kit.synth.reference import email_slug
-from returns_kit.synth.write import write_xlsx
+from tools.synth.people import Person, Service
+from tools.synth.reference import email_slug
+from tools.synth.write import write_xlsx
 
 __all__ = [
     "DEFAULT_PERIODS",

@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
-import returns_kit.synth.people as people_module
-from returns_kit.synth import mix
-from returns_kit.synth.derive import budgets_grid, services_grid
-from returns_kit.synth.model import Grid
-from returns_kit.synth.people import Person, Service
-from returns_kit.synth.reference import codes, columns
+import tools.synth.people as people_module
+from tools.synth import mix
+from tools.synth.derive import budgets_grid, services_grid
+from tools.synth.model import Grid
+from tools.synth.people import Person, Service
+from tools.synth.reference import codes, columns
 
 AGE_BANDS = tuple(codes("age_band"))
 SUPPORT_REASONS = tuple(codes("support_reason"))

@@ -8,9 +8,9 @@ import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
-from returns_kit.synth.model import Cell, Formula, SyntheticReturn
-from returns_kit.synth.ods import write_ods
-from returns_kit.synth.zips import FixedTimeZipFile, rewrite_zip
+from tools.synth.model import Cell, Formula, SyntheticReturn
+from tools.synth.ods import write_ods
+from tools.synth.zips import FixedTimeZipFile, rewrite_zip
 
 __all__ = ["write_ods", "write_xlsx"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 from collections import Counter, defaultdict
 
-from returns_kit.synth.model import Cell, Grid
-from returns_kit.synth.people import Person
-from returns_kit.synth.reference import codes, columns
+from tools.synth.model import Cell, Grid
+from tools.synth.people import Person
+from tools.synth.reference import codes, columns
 
 _HOURLY = ("HOME_CARE", "PERSONAL_ASSISTANT")
 

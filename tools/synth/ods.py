@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from returns_kit.synth.model import Cell, Formula, SyntheticReturn
-from returns_kit.synth.zips import FixedTimeZipFile
+from tools.synth.model import Cell, Formula, SyntheticReturn
+from tools.synth.zips import FixedTimeZipFile
 
 MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 FIXED_TIME = "2000-01-01T00:00:00"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import random
 
-from returns_kit.synth.derive import (
+from tools.synth.derive import (
     about_grid,
     budgets_grid,
     clients_grid,
@@ -13,9 +13,9 @@ from returns_kit.synth.derive import (
     explanations_grid,
     services_grid,
 )
-from returns_kit.synth.model import SyntheticReturn
-from returns_kit.synth.people import Person, make_people
-from returns_kit.synth.reference import councils, email_slug, snapshot_date
+from tools.synth.model import SyntheticReturn
+from tools.synth.people import Person, make_people
+from tools.synth.reference import councils, email_slug, snapshot_date
 
 SPEND_PER_PERSON = (100.0, 500_000.0)  # rule S005's range, GBP a year
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import NamedTuple
 
-from returns_kit.synth import mix
-from returns_kit.synth.reference import codes
+from tools.synth import mix
+from tools.synth.reference import codes
 
 
 class Service(NamedTuple):

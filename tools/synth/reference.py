@@ -11,11 +11,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-_PACKAGE = Path(__file__).resolve().parents[1]
+# The product package in this checkout: the generators read its schemas and reference data
+# from files, independently of the code under test.
+_PACKAGE = Path(__file__).resolve().parents[2] / "returns_kit"
 
 
 def _schemas_dir() -> Path:
-    # In a wheel the schemas ship inside the package; in the source tree they sit at the top.
+    # Inside the package when a build has copied them there; else at the top of the checkout.
     for candidate in (_PACKAGE / "schemas", _PACKAGE.parent / "schemas"):
         if (candidate / "codes.json").is_file():
             return candidate
