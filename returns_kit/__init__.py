@@ -18,6 +18,7 @@ from returns_kit.findings import Finding, Severity
 if TYPE_CHECKING:
     from returns_kit.aggregate.run import AggregateResult
     from returns_kit.aggregate.write import OutputError
+    from returns_kit.pairing import PairingError
     from returns_kit.report import FileReport, Report
     from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
     from returns_kit.validate import validate_file
@@ -66,6 +67,7 @@ _LAZY = {
     "OutputError": "returns_kit.aggregate.write",
     "Limits": "returns_kit.workbook.container",
     "AggregateResult": "returns_kit.aggregate.run",
+    "PairingError": "returns_kit.pairing",
 }
 
 
@@ -76,10 +78,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'returns_kit' has no attribute {name!r}")
-
-
-class PairingError(ValueError):
-    """The two returns given to :func:`validate_pair` are not a return and the one before it."""
 
 
 def validate_files(
@@ -119,27 +117,15 @@ def validate_pair(
     findings of ``previous`` itself are not reported. Raises :class:`PairingError` when the
     two cannot be paired (another council, not the period before, no valid About sheet).
     """
-    from returns_kit.pairing import pair
+    from returns_kit.pairing import compare
     from returns_kit.reference import load_reference
-    from returns_kit.rules.periods import period_findings
     from returns_kit.thresholds import Thresholds
     from returns_kit.validate import validate_return
 
     thresholds = thresholds or Thresholds()
     current = validate_return(path, thresholds=thresholds, limits=limits)
     earlier = validate_return(previous, thresholds=thresholds, limits=limits)
-    reference = load_reference()
-    pairing = pair(current.report, earlier.report, reference)
-    if pairing.problem:
-        raise PairingError(pairing.problem)
-    _, findings = period_findings(
-        earlier.summary,
-        current.summary,
-        reference,
-        thresholds,
-        across_reorganisation=pairing.across_reorganisation,
-    )
-    current.add_findings(findings)
+    compare(current, earlier, load_reference(), thresholds)
     return current.report
 
 

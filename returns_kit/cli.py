@@ -185,10 +185,9 @@ def validate(
         returns validate our-return.xlsx --previous last-year.xlsx --html check.html
         returns validate returns/*.xlsx --format json --strict
     """
-    from returns_kit.pairing import pair
+    from returns_kit.pairing import PairingError, compare
     from returns_kit.reference import load_reference
     from returns_kit.report import Report
-    from returns_kit.rules.periods import period_findings
     from returns_kit.validate import Validated, validate_return
 
     if previous is not None and len(files) != 1:
@@ -211,17 +210,10 @@ def validate(
         reference = load_reference()
         current, earlier = validated[0], validate_return(previous, thresholds=thresholds)
         report_internal_errors(_failed([current, earlier]))
-        pairing = pair(current.report, earlier.report, reference)
-        if pairing.problem:
-            raise click.UsageError(pairing.problem)
-        _, findings = period_findings(
-            earlier.summary,
-            current.summary,
-            reference,
-            thresholds,
-            across_reorganisation=pairing.across_reorganisation,
-        )
-        current.add_findings(findings)
+        try:
+            compare(current, earlier, reference, thresholds)
+        except PairingError as problem:
+            raise click.UsageError(str(problem)) from problem
     report = Report([item.report for item in validated], strict=strict)
     click.echo(_render(report, output_format))
     if previous is None:

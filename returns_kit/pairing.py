@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from returns_kit.periods import Period
 from returns_kit.reference import Council, Reference
 from returns_kit.report import FileReport
+
+if TYPE_CHECKING:
+    from returns_kit.thresholds import Thresholds
+    from returns_kit.validate import Validated
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,28 @@ def _whose(council: Council | None, report: FileReport) -> str:
     if council is None:
         return f"{report.council_code}'s return"
     return f"{council.name}'s ({report.council_code}) return"
+
+
+class PairingError(ValueError):
+    """The two returns given are not a return and the one before it."""
+
+
+def compare(
+    current: Validated, earlier: Validated, reference: Reference, thresholds: Thresholds
+) -> None:
+    """Run the period-to-period rules (P001-P006) of ``current`` against ``earlier`` and add
+    their findings to ``current``: the one home of ``--previous`` for the CLI and the library.
+    Raises :class:`PairingError` when the two cannot be paired."""
+    from returns_kit.rules.periods import period_findings
+
+    pairing = pair(current.report, earlier.report, reference)
+    if pairing.problem:
+        raise PairingError(pairing.problem)
+    _, findings = period_findings(
+        earlier.summary,
+        current.summary,
+        reference,
+        thresholds,
+        across_reorganisation=pairing.across_reorganisation,
+    )
+    current.add_findings(findings)
