@@ -28,6 +28,11 @@ def _source() -> Path | None:
     return None
 
 
+needs_source = pytest.mark.skipif(
+    _source() is None, reason="RETURNS_KIT_HSCIC_SOURCE names no folder of the published files"
+)
+
+
 def _people(council: str, measure: str) -> list[int | None]:
     frame = load_activity().filter(
         (pl.col("council_code") == council) & (pl.col("measure") == measure)
@@ -101,7 +106,7 @@ def test_a_blank_count_always_carries_the_published_symbol() -> None:
     assert (frame["people"].drop_nulls() % 5 == 0).all()  # rounded to 5 as published
 
 
-@pytest.mark.skipif(_source() is None, reason="RETURNS_KIT_HSCIC_SOURCE names no folder of the published files")
+@needs_source
 def test_the_tool_regenerates_the_shipped_table_byte_for_byte(tmp_path: Path) -> None:
     out = tmp_path / "hscic_activity.csv"
     result = subprocess.run(
@@ -113,7 +118,7 @@ def test_the_tool_regenerates_the_shipped_table_byte_for_byte(tmp_path: Path) ->
     assert out.read_bytes() == (ROOT / "returns_kit/data/hscic_activity.csv").read_bytes()
 
 
-@pytest.mark.skipif(_source() is None, reason="RETURNS_KIT_HSCIC_SOURCE names no folder of the published files")
+@needs_source
 def test_the_tool_stops_on_a_relabelled_column_and_keeps_the_old_table(tmp_path: Path) -> None:
     source = _source()
     assert source is not None
