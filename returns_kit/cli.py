@@ -481,7 +481,8 @@ class _Progress:
     type=click.Path(path_type=Path, exists=True, file_okay=False),
     metavar="DIR",
     help="With --publish: an earlier release of the same periods; every cell it suppressed "
-    "stays suppressed, so the two cannot be differenced.",
+    "stays suppressed, so the two cannot be differenced. With --collection it defaults to "
+    "the collection's last published release, checked against the ledger.",
 )
 @click.option(
     "--cache-dir",

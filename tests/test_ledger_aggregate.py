@@ -8,6 +8,7 @@ import json
 import shutil
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -205,3 +206,37 @@ def test_the_national_example_with_somerset_resubmitting_gives_the_same_flags(
     assert set(ours.filter(pl.col("council_code") == "E10000027")["rule"]) == {
         "P001", "P002", "P003",
     }  # fmt: skip
+
+
+def test_a_revision_keeps_the_last_releases_suppressions(
+    tmp_path: Path, database_url: str | None, returns: dict[str, Path]
+) -> None:
+    """With a collection, --publish takes the ledger's last release as the previous one, so a
+    revision cannot be differenced against it; a release no longer as recorded is refused."""
+    folder = _collection(tmp_path, database_url, returns)
+    code, output = _aggregate(
+        "--collection", str(folder), "--out", str(tmp_path / "first"), "--publish"
+    )
+    assert code == 0, output
+    first = json.loads((tmp_path / "first" / "disclosure.json").read_text("utf-8"))
+    assert first["cells"], "the small collection has counts of 1 to 4 to hide"
+    code, output = _aggregate(
+        "--collection", str(folder), "--out", str(tmp_path / "second"), "--publish"
+    )
+    assert code == 0, output
+    second = json.loads((tmp_path / "second" / "disclosure.json").read_text("utf-8"))
+
+    def hidden(document: dict[str, Any]) -> set[tuple[str, ...]]:
+        names = ("period", "level", "geography", "age_band", "support_reason", "measure")
+        return {tuple(str(cell[name]) for name in names) for cell in document["cells"]}
+
+    assert hidden(first) <= hidden(second)
+    assert second["suppressed"]["earlier_release"] > 0
+    assert second["previous_release"] == str(tmp_path / "first")
+    (tmp_path / "second" / "disclosure.json").unlink()
+    code, output = _aggregate(
+        "--collection", str(folder), "--out", str(tmp_path / "third"), "--publish"
+    )
+    assert code == 2
+    assert "is not as it was recorded (disclosure.json)" in output
+    assert not (tmp_path / "third").exists()

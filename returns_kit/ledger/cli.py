@@ -517,6 +517,30 @@ def log(
                 )
 
 
+def _previous_release(ledger: Any) -> Any:
+    """A revision keeps every suppression of the collection's last published release, so the
+    two cannot be differenced: read from its folder, once that is checked to hold what the
+    ledger recorded."""
+    from returns_kit.aggregate.publish import PreviousReleaseError, read_previous
+    from returns_kit.ledger import service
+
+    with _problems():
+        last = service.last_release(ledger)
+    if last is None:
+        return None
+    changed = last.changed()
+    if changed:
+        raise click.UsageError(
+            f"the collection's last release (log entry {last.seq}) in {last.out} is not as it "
+            f"was recorded ({', '.join(changed[:3])}{', ...' if len(changed) > 3 else ''}); "
+            "give a copy of it with --previous-release DIR."
+        )
+    try:
+        return read_previous(last.out)
+    except PreviousReleaseError as problem:
+        raise click.UsageError(str(problem)) from problem
+
+
 def aggregate_collection(
     folder: Path, database_url: str | None, out: Path, options: Any, run: Callable[..., Any]
 ) -> None:
@@ -536,6 +560,8 @@ def aggregate_collection(
         )
     options.thresholds = ledger.config.thresholds
     options.periods = ledger.config.periods
+    if options.publish and options.previous is None:
+        options.previous = _previous_release(ledger)
     if options.cache_dir is not None:  # the collection's own cache, filled as files arrived
         options.cache_dir = folder / service.CACHE_FOLDER
 

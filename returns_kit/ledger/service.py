@@ -1388,6 +1388,40 @@ def annotate_tables(tables: dict[str, Any], inputs: ReleaseInputs) -> dict[str, 
     return annotated
 
 
+@dataclass(frozen=True)
+class LastRelease:
+    """The collection's latest published release: its log entry, folder and outputs."""
+
+    seq: int
+    out: Path
+    outputs: dict[str, str]
+
+    def changed(self) -> list[str]:
+        """The recorded outputs a revision reads (the certificate and the tables) that are no
+        longer in the folder as the release wrote them."""
+        wanted = [name for name in self.outputs if name.endswith((".parquet", ".json"))]
+        return [
+            name
+            for name in wanted
+            if not (self.out / name).is_file()
+            or store.sha256_bytes((self.out / name).read_bytes()) != self.outputs[name]
+        ]
+
+
+def last_release(ledger: Ledger) -> LastRelease | None:
+    """The latest published release of the collection, or None before the first."""
+    from returns_kit.ledger.models import Release
+
+    row = (
+        Release.objects.filter(collection=ledger.collection, published=True)
+        .order_by("-seq")
+        .first()
+    )
+    if row is None:
+        return None
+    return LastRelease(int(row.seq), Path(row.out), dict(row.outputs))
+
+
 def record_release(
     ledger: Ledger, inputs: ReleaseInputs, out: Path, published: bool
 ) -> tuple[int, int]:
