@@ -311,6 +311,7 @@ def test_docstring_examples() -> None:
 # --- properties ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 40 random hierarchies, each attacked by LP: about 40 s on 2 cores
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=hierarchies(), rng=st.randoms(use_true_random=False))
 def test_nothing_hidden_can_be_worked_back(
@@ -322,6 +323,7 @@ def test_nothing_hidden_can_be_worked_back(
     assert protect(*shuffled(values, equations, rng)) == hidden
 
 
+@pytest.mark.slow  # 15 random hierarchies, each pruned with LPs: about 20 s
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=hierarchies(max_regions=2, max_councils=3))
 def test_secondary_cells_are_pruned_in_small_groups(tables: tuple[Values, Equations]) -> None:

@@ -82,6 +82,7 @@ def manifest(run: dict[str, object]) -> pl.DataFrame:
     return run["tables"]["manifest"]  # type: ignore[index, no-any-return]
 
 
+@pytest.mark.slow  # the national example aggregated twice, about a minute on 2 cores
 def test_somerset_resubmitting_gives_the_same_flags_and_exit_zero(
     collection: dict[str, object],
 ) -> None:
@@ -97,6 +98,7 @@ def test_somerset_resubmitting_gives_the_same_flags_and_exit_zero(
     assert somerset["rule"].to_list() == ["P001", "P002", "P003"]
 
 
+@pytest.mark.slow  # the national example aggregated twice, about a minute on 2 cores
 def test_the_earlier_return_is_listed_as_superseded(collection: dict[str, object]) -> None:
     rows = manifest(collection).filter(
         (pl.col("council_code") == "E10000027") & (pl.col("period") == "2013-14")
@@ -113,6 +115,7 @@ def test_the_earlier_return_is_listed_as_superseded(collection: dict[str, object
     ]
 
 
+@pytest.mark.slow  # the national example aggregated twice, about a minute on 2 cores
 def test_a_byte_identical_copy_is_one_submission_under_all_its_names(
     collection: dict[str, object],
 ) -> None:
@@ -133,6 +136,7 @@ def test_a_byte_identical_copy_is_one_submission_under_all_its_names(
     assert not findings.filter(pl.col("path").is_in(names[1:])).height  # never counted twice
 
 
+@pytest.mark.slow  # the national example aggregated twice, about a minute on 2 cores
 def test_lock_hidden_and_output_files_are_listed_as_skipped_and_not_read(
     collection: dict[str, object],
 ) -> None:

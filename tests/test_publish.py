@@ -225,6 +225,7 @@ def test_no_count_of_one_to_four_is_published(releases: dict[str, Path]) -> None
     assert council_detail.height == 0
 
 
+@pytest.mark.slow  # the independent attacker's LPs over a release: about 20 s
 def test_the_published_files_give_no_small_count_away(releases: dict[str, Path]) -> None:
     truth = cells(releases["open"])
     shown = applicable(truth, cells(releases["published"]))
@@ -342,6 +343,7 @@ def test_a_revision_keeps_every_earlier_suppression(releases: dict[str, Path]) -
     assert any(truth1[k] != truth2[k] for k in truth1)  # the revision changed something
 
 
+@pytest.mark.slow  # the independent attacker's LPs over two releases: about a minute
 def test_a_release_and_its_revision_together_give_no_small_count_away(
     releases: dict[str, Path],
 ) -> None:
