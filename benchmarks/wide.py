@@ -29,19 +29,13 @@ COUNCIL, PERIOD = "E10000016", "2016-17"
 #: Bytes on disk one cell of Workings takes once deflated (measured on the generator's own).
 CELL_BYTES_ON_DISK = 6.2
 
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+sys.path.insert(0, str(REPO))  # this checkout's returns_kit, installed or not
+from returns_kit.workbook.reader import column_letter  # noqa: E402
 
 
 def _workings_rows(rows: int, columns: int, seed: int, stray: bool = False) -> bytes:
     rng = random.Random(seed)
-    letters = [_letters(i) for i in range(columns)]
+    letters = [column_letter(i) for i in range(columns)]
     out = [
         b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'

@@ -7,14 +7,10 @@ from collections import Counter
 from returns_kit.findings import Finding
 from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import RULES
-from returns_kit.wording import BETWEEN_PERIODS, place, tally, verdict
+from returns_kit.wording import BETWEEN_PERIODS, counted, place, tally, verdict
 
 #: Text output shows this many findings of one rule in one sheet, then a count of the rest.
 SHOW_PER_RULE = 20
-
-
-def _count(number: int, singular: str, plural: str | None = None) -> str:
-    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
 def _summary(report: FileReport) -> str:
@@ -119,7 +115,7 @@ def render_text(report: Report) -> str:
     total = len(report.files)
     totals = Counter(f.severity.value for file_report in report.files for f in file_report.findings)
     lines.append(
-        f"{_count(total, 'file')} checked: {passed:,} accepted, {total - passed:,} not accepted; "
+        f"{counted(total, 'file')} checked: {passed:,} accepted, {total - passed:,} not accepted; "
         f"{tally(totals)}."
     )
     return "\n".join(lines)

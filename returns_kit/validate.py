@@ -27,6 +27,7 @@ from returns_kit.summary import summarise
 from returns_kit.template import INSTRUCTIONS_SHEET, LISTS_SHEET, is_template_sheet
 from returns_kit.thresholds import Thresholds
 from returns_kit.workbook.container import Limits, inspect_container
+from returns_kit.workbook.extent import column_number
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
 from returns_kit.workbook.tables import locate_table
 
@@ -219,11 +220,7 @@ _SHEET_ORDER = {name: index for index, name in enumerate(sheet_specs())}
 
 
 def _column_index(cell: str | None) -> int:
-    letters = "".join(ch for ch in cell or "" if ch.isalpha())
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index
+    return column_number("".join(ch for ch in cell or "" if ch.isalpha()))
 
 
 def _order(item: Finding) -> tuple[int, str, int, int, str, str]:

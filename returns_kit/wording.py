@@ -33,6 +33,20 @@ def place(item: Finding) -> str:
     return BETWEEN_PERIODS if item.rule.startswith("P") else WHOLE_WORKBOOK
 
 
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """``number`` and its noun, singular for one: "1 person", "1,200 people", "2 files".
+
+    >>> counted(1, "person", "people"), counted(1_200, "person", "people"), counted(2, "file")
+    ('1 person', '1,200 people', '2 files')
+    """
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
+def people(number: int) -> str:
+    """A count of people, as the rules' messages give it: "1 person", "12 people"."""
+    return counted(number, "person", "people")
+
+
 def count(number: int, severity: Severity) -> str:
     """A count of findings of one severity: "1 query", "4 queries", "0 info"."""
     return f"{number:,} {severity.value if number == 1 else _PLURAL[severity]}"

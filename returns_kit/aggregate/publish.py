@@ -169,16 +169,21 @@ def _derived_equations(values: dict[Key, int]) -> list[Equation[Key]]:
     ]
 
 
+def _breakdown_at(row: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """Where a breakdowns row sits: (period, level, geography, age band, support reason)."""
+    return (
+        row["period"],
+        row["level"],
+        row["geography_code"],
+        row["age_band"],
+        row["support_reason"],
+    )
+
+
 def _breakdown_system(breakdowns: pl.DataFrame) -> tuple[dict[Key, int], list[Equation[Key]]]:
     values: dict[Key, int] = {}
     for row in breakdowns.iter_rows(named=True):
-        where = (
-            row["period"],
-            row["level"],
-            row["geography_code"],
-            row["age_band"],
-            row["support_reason"],
-        )
+        where = _breakdown_at(row)
         for measure in COUNTS:
             values[(*where, measure)] = int(row[measure])
         for name, parts in DERIVED.items():
@@ -537,13 +542,7 @@ def published_cells(folder: Path) -> dict[Key, int]:
     found: dict[Key, int] = {}
     breakdowns = pl.read_parquet(folder / "breakdowns.parquet")
     for row in breakdowns.iter_rows(named=True):
-        at = (
-            row["period"],
-            row["level"],
-            row["geography_code"],
-            row["age_band"],
-            row["support_reason"],
-        )
+        at = _breakdown_at(row)
         for measure in COUNTS:
             if row[measure] is not None:
                 found[(*at, measure)] = int(row[measure])

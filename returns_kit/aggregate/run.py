@@ -25,6 +25,7 @@ from returns_kit.aggregate.tables import (
 from returns_kit.findings import Finding
 from returns_kit.reference import load_reference
 from returns_kit.thresholds import Thresholds
+from returns_kit.wording import counted
 
 
 class NoReturns(ValueError):
@@ -167,9 +168,7 @@ def aggregate(
 
 def _nothing_found(paths: Sequence[Path], skipped: Sequence[tuple[Path, str]]) -> str:
     where = ", ".join(str(p) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
-    also = (
-        f" ({len(skipped)} other file{'s' if len(skipped) != 1 else ''} skipped)" if skipped else ""
-    )
+    also = f" ({counted(len(skipped), 'other file')} skipped)" if skipped else ""
     return f"no workbook to aggregate in {where}{also}; returns are .xlsx or .ods files."
 
 

@@ -21,15 +21,6 @@ def scope_of(first: str | None, second: str | None) -> str | None:
     return f"{first}/{second}" if first is not None and second is not None else None
 
 
-def counted(number: int, singular: str = "person", plural: str = "people") -> str:
-    """``number`` and the noun, singular for one: "1 person", "2 people".
-
-    >>> counted(1), counted(1_200), counted(1, "such person", "such people")
-    ('1 person', '1,200 people', '1 such person')
-    """
-    return f"{number:,} {singular if number == 1 else plural}"
-
-
 def repeated_keys(sheet: Sheet, key: tuple[str, str]) -> set[tuple[Any, ...]]:
     """Keys given on more than one row (B001 and S001 report each repeat): rules comparing
     a row with another sheet pass over them, so that one mistake gives one finding."""

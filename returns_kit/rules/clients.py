@@ -21,11 +21,12 @@ from returns_kit.findings import Finding
 from returns_kit.measures import BUDGET_TYPES
 from returns_kit.privacy import identifier_rows
 from returns_kit.rules.budgets import KEY as BUDGET_KEY
-from returns_kit.rules.budgets import could_be, counted, repeated_keys, scope_of
+from returns_kit.rules.budgets import could_be, repeated_keys, scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.registry import implements
 from returns_kit.rules.services import KEY as SERVICE_KEY
+from returns_kit.wording import counted, people
 
 CLIENT = "_client"
 CLIENT_FIELDS = ("age_band", "support_reason", "budget_type")
@@ -143,8 +144,8 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
             *_unread(_keyed(clients).filter(pl.col(CLIENT).is_null()), CLIENT_FIELDS),
         ]
     ]
-    people = first.drop_nulls(list(CLIENT_FIELDS))
-    derived = people.group_by(*BUDGET_KEY, "budget_type").len()
+    one_row_each = first.drop_nulls(list(CLIENT_FIELDS))
+    derived = one_row_each.group_by(*BUDGET_KEY, "budget_type").len()
     counts: dict[tuple[Any, ...], int] = {
         (age, reason, budget.lower()): n for age, reason, budget, n in derived.iter_rows()
     }
@@ -216,7 +217,7 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
             yield finding(
                 "C004",
                 f"people is {row['people']:,} here but the Clients sheet has "
-                f"{counted(from_clients)} receiving {scope}.",
+                f"{people(from_clients)} receiving {scope}.",
                 **services.at("people", row[ROW]),
                 scope=scope,
                 evidence={"services": row["people"], "clients": from_clients},
@@ -227,7 +228,7 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         scope = scope_of(*key)
         yield finding(
             "C004",
-            f"The Clients sheet has {counted(counts[key])} receiving {scope} but Services has "
+            f"The Clients sheet has {people(counts[key])} receiving {scope} but Services has "
             "no row for it.",
             sheet="Services",
             scope=scope,

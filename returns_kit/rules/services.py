@@ -7,10 +7,11 @@ from collections.abc import Iterator
 import polars as pl
 
 from returns_kit.findings import Finding
-from returns_kit.rules.budgets import counted, duplicate_rows, scope_of
+from returns_kit.rules.budgets import duplicate_rows, scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext
 from returns_kit.rules.registry import implements
+from returns_kit.wording import people
 
 KEY = ("service_type", "arrangement")
 HOURS_SERVICES = ("HOME_CARE", "PERSONAL_ASSISTANT")
@@ -92,12 +93,12 @@ def _mismatch(
         return
     if held:
         message = (
-            f"Budgets shows {counted(held)} with {what} but no Services row with "
+            f"Budgets shows {people(held)} with {what} but no Services row with "
             f"arrangement {arrangement} has people in it."
         )
     else:
         message = (
-            f"Services shows {counted(served)} served through {arrangement} but Budgets "
+            f"Services shows {people(served)} served through {arrangement} but Budgets "
             f"shows nobody with {what}."
         )
     yield finding(
@@ -140,7 +141,7 @@ def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
             "S005",
             f"Spend per person is £{per_person:,.2f} a year ({side}): "
             f"£{row['gross_spend_gbp']:,.2f}"
-            f" for {counted(row['people'])}. Check it, or explain it on the Explanations sheet.",
+            f" for {people(row['people'])}. Check it, or explain it on the Explanations sheet.",
             **sheet.at("gross_spend_gbp", row[ROW]),
             scope=scope_of(row.get("service_type"), row.get("arrangement")),
             evidence={

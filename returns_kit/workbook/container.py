@@ -24,6 +24,7 @@ from returns_kit.workbook.extent import (
     OdsCells,
     SheetReach,
     TableCells,
+    column_letters,
     column_number,
     far_reference,
     near_bounds,
@@ -933,11 +934,7 @@ def _enclosing_cell(buf: bytes, pos: int) -> tuple[int, int, int, bytes] | None:
 
 
 def _a1(row: int, column: int) -> str:
-    letters = ""
-    while column > 0:
-        column, remainder = divmod(column - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return f"{letters}{row}"
+    return f"{column_letters(column)}{row}"
 
 
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")

@@ -20,6 +20,7 @@ import polars as pl
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
 from returns_kit.workbook.container import Limits
+from returns_kit.workbook.extent import column_letters
 
 #: calamine's own cap on the cells it builds for a sheet (an .ods's, as it opens the file).
 _CELL_CAP = re.compile(r"Cell limit exceeded \((\d+) cells requested, max (\d+)\)")
@@ -47,12 +48,7 @@ def column_letter(index: int) -> str:
     >>> column_letter(0), column_letter(25), column_letter(26), column_letter(16383)
     ('A', 'Z', 'AA', 'XFD')
     """
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+    return column_letters(index + 1)
 
 
 @contextmanager
