@@ -266,7 +266,7 @@ def test_no_client_ref_in_any_output(
         else:
             contents.append(path.read_bytes())
     refs = {p.client_ref.encode() for p in [*before, *after]}
-    assert len(refs) == 325
+    assert len(refs) == 330
     leaked = sorted(ref for ref in refs if any(ref in blob for blob in contents))
     assert leaked == []
     assert "Label-only moves" in (out / "report.html").read_text("utf-8")
