@@ -10,7 +10,8 @@ hypothesis that it is on target, a standard error ``s_i``. Then:
 2. winsorised at 10% each end: the ``floor(0.1 I)`` lowest z-scores are set to the next
    lowest, the ``floor(0.1 I)`` highest to the next highest (no change below 10 units);
 3. ``phi = (1/I) sum z_i^2`` over the winsorised z-scores;
-4. if ``I phi > I - 1`` the units are over-dispersed, and an additive random effect has
+4. if ``I phi > I - 1`` (and there are at least :data:`MIN_UNITS` units) the units are
+   over-dispersed, and an additive random effect has
    ``tau^2 = (I phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i)`` with ``w_i = 1 / s_i^2``
    (DerSimonian and Laird's estimator); otherwise ``tau^2 = 0``;
 5. limits ``target +/- z_a sqrt(s_i^2 + tau^2)`` with ``z_a`` the normal quantile for 95%
@@ -38,6 +39,10 @@ Z95 = NormalDist().inv_cdf(0.975)  # 1.960
 Z998 = NormalDist().inv_cdf(0.999)  # 3.090
 #: Share of z-scores winsorised at each end before phi is estimated.
 WINSORISE = 0.1
+#: Fewer units than this and no random effect is estimated (tau^2 = 0, phi still given):
+#: the spread between two or three councils says little about councils in general, and
+#: would widen the limits to take in whatever they are (our choice, not the paper's).
+MIN_UNITS = 10
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ def overdispersion(z: Sequence[float], se: Sequence[float]) -> tuple[float | Non
     if count == 0:
         return None, 0.0
     phi = sum(value * value for value in winsorise(z)) / count
-    if count * phi <= count - 1:
+    if count < MIN_UNITS or count * phi <= count - 1:
         return phi, 0.0
     weights = [1 / (s * s) for s in se]
     spread = sum(weights) - sum(w * w for w in weights) / sum(weights)

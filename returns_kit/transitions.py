@@ -148,10 +148,10 @@ def label_only_table(transitions: pl.DataFrame) -> pl.DataFrame:
                     **row,
                     "label_only_rate": row["label_only_moves"] / row["moves"] if moved else None,
                     "target_rate": funnel.target if funnel is not None else None,
-                    "lower_95": unit.lower_95 if unit and moved else None,
-                    "upper_95": unit.upper_95 if unit and moved else None,
-                    "lower_998": unit.lower_998 if unit and moved else None,
-                    "upper_998": unit.upper_998 if unit and moved else None,
+                    "lower_95": _rate(unit.lower_95) if unit and moved else None,
+                    "upper_95": _rate(unit.upper_95) if unit and moved else None,
+                    "lower_998": _rate(unit.lower_998) if unit and moved else None,
+                    "upper_998": _rate(unit.upper_998) if unit and moved else None,
                     "outside_95": unit.outside_95 if unit and moved else None,
                     "outside_998": unit.outside_998 if unit and moved else None,
                     "overdispersion_phi": funnel.phi if funnel is not None else None,
@@ -161,6 +161,11 @@ def label_only_table(transitions: pl.DataFrame) -> pl.DataFrame:
     frame = pl.DataFrame(rows, schema=LABEL_ONLY_SCHEMA)
     floats = [name for name, dtype in LABEL_ONLY_SCHEMA.items() if dtype == pl.Float64]
     return frame.with_columns(pl.col(floats).round(6))
+
+
+def _rate(limit: float | None) -> float | None:
+    """A limit of a rate, within 0 to 1 (the normal approximation can pass either)."""
+    return None if limit is None else min(1.0, max(0.0, limit))
 
 
 def transition_tables(

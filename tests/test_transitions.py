@@ -104,6 +104,17 @@ def test_without_over_dispersion_the_limits_are_binomial() -> None:
         assert unit.upper_95 == pytest.approx(target + 1.959964 * s, abs=1e-6)
 
 
+def test_a_handful_of_councils_gets_no_random_effect() -> None:
+    # Four councils far apart: over-dispersed by the test, but four say too little about the
+    # spread between councils, so the limits stay binomial.
+    events, totals = [10, 90, 40, 70], [100, 100, 100, 100]
+    found = proportion_funnel(events, totals)
+    assert found is not None and found.phi is not None
+    assert 4 * found.phi > 3 and found.tau2 == 0.0
+    s = math.sqrt(0.525 * 0.475 / 100)
+    assert found.units[0].upper_95 == pytest.approx(0.525 + 1.959964 * s, abs=1e-6)
+
+
 def test_change_funnel_matches_the_formula_written_out() -> None:
     # Ten councils' personal budget holders and people, before and after.
     before_events = [300, 520, 150, 880, 410, 95, 700, 260, 330, 505]

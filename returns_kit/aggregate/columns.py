@@ -123,7 +123,7 @@ COLUMNS = {
     "target_rate": "label-only moves over moves of every council in the period: the funnel's "
     "centre",
     "lower_95": "lower 95% funnel limit for the council's label_only_rate (target_rate - 1.96 "
-    "x sqrt(s^2 + tau^2), s^2 = target_rate (1 - target_rate) / moves)",
+    "x sqrt(s^2 + tau^2), s^2 = target_rate (1 - target_rate) / moves; held within 0 to 1)",
     "upper_95": "upper 95% funnel limit",
     "lower_998": "lower 99.8% funnel limit (3.09 instead of 1.96)",
     "upper_998": "upper 99.8% funnel limit",
@@ -132,5 +132,5 @@ COLUMNS = {
     "overdispersion_phi": "the period's over-dispersion: mean squared z-score, winsorised at "
     "10% each end",
     "overdispersion_tau2": "the period's additive random-effect variance (0 unless "
-    "phi x councils > councils - 1)",
+    "at least 10 councils and phi x councils > councils - 1)",
 }
