@@ -321,6 +321,8 @@ class FunnelPoint:
     label: str | None = None
 
 
+#: Where a flagged council's name goes, in points from it: the four corners in turn.
+LABEL_OFFSETS = ((4, 3), (4, -4), (-4, 3), (-4, -4))
 #: A funnel's points by how far out they are: colour, marker and size, never colour alone.
 FUNNEL_POINTS = (
     ("#7F7F7F", "o", 10),
@@ -366,14 +368,20 @@ def funnel_chart(
                     linewidths=0,
                     zorder=3,
                 )
-        labelled = [(p.label, p) for p in points if p.label is not None]
+        labelled = sorted(
+            ((p.label, p) for p in points if p.label is not None), key=lambda item: item[1].size
+        )
         for index, (label, point) in enumerate(labelled):
-            # Alternate above and below, so neighbours' labels overlap less.
+            # Neighbours in size take turns at the four corners of their points, so that the
+            # names of councils close together overlap less.
+            dx, dy = LABEL_OFFSETS[index % len(LABEL_OFFSETS)]
             axes.annotate(
                 label,
                 (point.size, point.value),
-                xytext=(4, 4 if index % 2 == 0 else -10),
+                xytext=(dx, dy),
                 textcoords="offset points",
+                ha="left" if dx > 0 else "right",
+                va="bottom" if dy > 0 else "top",
                 fontsize=8,
                 color="#1b1b1b",
             )
@@ -385,18 +393,26 @@ def funnel_chart(
             axes.xaxis.set_minor_formatter(NullFormatter())
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
         axes.set_xlabel(x_label)
+        # Steps of 1, 2 or 5 (points or per cent): a tick never falls between two labels.
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
         if change:
             axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * 100:+.0f}"))
             axes.set_ylabel("change (points)")
         else:
             axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
-        values = [point.value for point in points] + [row[c] for row in curves for c in (3, 4)]
+        # The y range takes in every point and the limits where most councils are: the limits
+        # of the smallest few councils (two islands of 50 people) are let run off the chart.
+        ordered = sorted(point.size for point in points)
+        from_size = ordered[len(ordered) // 4] if ordered else 0.0
+        values = [point.value for point in points] + [
+            row[c] for row in curves if row[0] >= from_size for c in (3, 4)
+        ]
         if values:
             low, high = min(values), max(values)
-            pad = max(high - low, 0.01) * 0.08
+            pad = max(high - low, 0.01) * 0.1
             low, high = low - pad, high + pad
-            if not change:
-                low, high = max(low, 0.0), min(high, 1.0)
+            if not change:  # a rate: a little room past 0% and 100% for the markers
+                low, high = max(low, -0.03), min(high, 1.03)
             axes.set_ylim(low, high)
         lines = _title(axes, figure, title)
         width, height = figure.get_size_inches()
