@@ -288,12 +288,16 @@ def test_no_client_ref_in_any_output(
 
 
 def test_published_release_leaves_the_client_tables_out(
-    pair: tuple[Path, list[Person], list[Person]],
+    pair: tuple[Path, list[Person], list[Person]], tmp_path: Path
 ) -> None:
     folder, _, _ = pair
-    options = AggregateOptions(cache_dir=folder / "cache", publish=True)
-    tables = aggregate([folder / "returns"], options).tables
-    assert "transitions" not in tables and "label_only" not in tables
+    out = tmp_path / "published"
+    args = ["aggregate", str(folder / "returns"), "--out", str(out), "--publish"]
+    result = CliRunner().invoke(cli, [*args, "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert not list(out.glob("transitions.*")) and not list(out.glob("label_only.*"))
+    page = (out / "report.html").read_text("utf-8")
+    assert "Not in a published release" in page and "Label-only moves" not in page
 
 
 @pytest.mark.parametrize(
