@@ -20,11 +20,13 @@ from click.testing import CliRunner
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.cli import cli
 from returns_kit.funnel import change_funnel, proportion_funnel
+from returns_kit.rules.periods import relabelled_clients
 from tools.synth.generate import assemble, generate_people
 from tools.synth.people import Person
 from tools.synth.write import write_xlsx
 
 WESTMINSTER = "E09000033"
+PERIODS = ("2012-13", "2013-14")
 
 # --- funnel limits, by hand -------------------------------------------------------------
 
@@ -243,6 +245,17 @@ def test_transition_matrix_counts_the_people_in_both_returns(
         else:
             assert row["label_only"] == label_only, row
     assert transitions["people"].sum() == 295  # 300 less the five who left; not newcomers
+    # P003 counts the label-only moves from no budget to council-managed the same way.
+    letter = transitions.filter(
+        (pl.col("budget_type_before") == "NO_PERSONAL_BUDGET")
+        & (pl.col("budget_type_after") == "COUNCIL_MANAGED")
+    )
+    before_summary, after_summary = (
+        result.selection.included[(WESTMINSTER, period)].summary for period in PERIODS
+    )
+    assert before_summary is not None and after_summary is not None
+    relabelled = relabelled_clients(before_summary, after_summary, 0.05)
+    assert letter["label_only"].to_list() == [20] == [relabelled]
     (summary,) = result.tables["label_only"].iter_rows(named=True)
     assert (summary["people_followed"], summary["moves"], summary["label_only_moves"]) == (
         295,
