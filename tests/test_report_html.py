@@ -213,12 +213,17 @@ def test_report_is_written_beside_the_tables(national_run: dict[str, object]) ->
     page = national_page(national_run)
     found = probe(page)
     # Three trends (the nominal rate's 2 councils of 152 draw no national line), two
-    # spreads, and one chart for each council and period with a flag that is not a notice.
+    # spreads, four change funnels (personal budget and choice rates, 2011-12 to 2012-13
+    # and 2012-13 to 2013-14: none across the 2014-15 series break), a label-only funnel
+    # for each period where councils with Clients moved people between budget types, and
+    # one chart for each council and period with a flag that is not a notice.
     tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
     flagged = tables["flags"].filter(pl.col("severity") != "info")
     cards = flagged.select("council_code", "period").unique().height
+    moved = tables["label_only"].filter(pl.col("moves") > 0)["period"].n_unique()
+    assert moved >= 1  # Somerset's letter, 2012-13 to 2013-14
     assert found.count("article", class_="flag") == cards == 2
-    assert found.count("svg", class_="chart") == 3 + 2 + cards
+    assert found.count("svg", class_="chart") == 3 + 2 + 4 + moved + cards
     fetches_nothing(page)
 
 

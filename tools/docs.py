@@ -526,6 +526,15 @@ def _report_section() -> list[str]:
         "period, coloured and shaped by region, with the median council, for: "
         + "; ".join(title for _, title in SPREADS)
         + ". Each with a table of the lowest, median and highest council and the range.",
+        "- Changes against the funnel: for each pair of consecutive periods (none across a "
+        "series break), every council's change in the personal budget rate and in the choice "
+        "rate against its size, with the change of all councils together and 95% and 99.8% "
+        "control limits allowing for over-dispersion (docs/funnels.md); councils outside the "
+        "99.8% limits are named on the chart and listed with their flags.",
+        "- Client-level transitions: where councils sent Clients sheets in consecutive periods, "
+        "a funnel of their label-only share of budget-type moves, the label_only table's rows, "
+        "and each council's matrix of people by budget type before and after. Not in a "
+        "published release.",
         "- Flags: one card per council and period with a flag that is not a notice, listing "
         "each flag's rule, whether the council explained it, and its message; the evidence ("
         + "; ".join(label for _, label, _ in EVIDENCE)

@@ -17,6 +17,14 @@ TABLES = {
     "flags": "One row per period-to-period finding (P001-P006) per council, with its evidence "
     "and how the council's change in personal budget rate ranks in that period.",
     "findings": "Every finding of every input file, and the period-to-period findings.",
+    "transitions": "Where a council's returns for two consecutive periods both have a Clients "
+    "sheet: the people present in both, by budget type before and after (every one of the 36 "
+    "pairs, zeros too), and how many of those who changed type kept the same support. Counts "
+    "only, never a client reference; not written with --publish (no disclosure control yet).",
+    "label_only": "One row per council and period in transitions: its moves between budget "
+    "types, the share that were label-only, and funnel limits for that share around the "
+    "rate of all councils followed in the period, with over-dispersion (Spiegelhalter 2005; "
+    "see docs/funnels.md). Not written with --publish.",
 }
 
 COLUMNS = {
@@ -98,4 +106,31 @@ COLUMNS = {
     "column": "the column or About field of the finding",
     "scope": "the finding's scope, e.g. 65+/MEMORY_COGNITION",
     "evidence": "the numbers behind the finding, as JSON",
+    "period_before": "the earlier of the two periods compared, YYYY-YY",
+    "budget_type_before": "the client's budget type in period_before, as the Clients sheet "
+    "codes it",
+    "budget_type_after": "the client's budget type in period",
+    "people": "people present in both periods' Clients sheets (by client_ref) with these "
+    "budget types",
+    "label_only": "of those people, how many kept the same services, arrangements, providers "
+    "and weekly cost within relabel_cost_tolerance (as P003 counts them); blank where the "
+    "budget type did not change",
+    "people_followed": "people present in both periods' Clients sheets",
+    "moves": "people followed whose budget type changed",
+    "label_only_moves": "moves with the same services, arrangements, providers and weekly cost "
+    "within relabel_cost_tolerance: a new name for the same support",
+    "label_only_rate": "label_only_moves over moves",
+    "target_rate": "label-only moves over moves of every council in the period: the funnel's "
+    "centre",
+    "lower_95": "lower 95% funnel limit for the council's label_only_rate (target_rate - 1.96 "
+    "x sqrt(s^2 + tau^2), s^2 = target_rate (1 - target_rate) / moves; held within 0 to 1)",
+    "upper_95": "upper 95% funnel limit",
+    "lower_998": "lower 99.8% funnel limit (3.09 instead of 1.96)",
+    "upper_998": "upper 99.8% funnel limit",
+    "outside_95": "label_only_rate outside the 95% limits",
+    "outside_998": "label_only_rate outside the 99.8% limits",
+    "overdispersion_phi": "the period's over-dispersion: mean squared z-score, winsorised at "
+    "10% each end",
+    "overdispersion_tau2": "the period's additive random-effect variance (0 unless "
+    "at least 10 councils and phi x councils > councils - 1)",
 }

@@ -23,6 +23,7 @@ from returns_kit.html.charts import (
     spread_chart,
 )
 from returns_kit.html.render import chart, render
+from returns_kit.html.transitions_page import transitions_context
 from returns_kit.rules.catalogue import RULES
 
 #: The rates drawn over time, with their headings; nominal_rate only where returns had Clients.
@@ -526,5 +527,6 @@ def aggregate_page(tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[s
         "flag_cards": cards,
         "notices": notices,
         "coverage": _coverage(tables, periods),
+        "transitions": transitions_context(tables, periods, breaks),
     }
     return render("aggregate.html.j2", **context)
