@@ -294,7 +294,14 @@ MESSAGE_QUOTES = {
     "P002": ("pb_rate_before", "pb_rate_after", "choice_rate_change", "service_shift"),
     "P003": ("relabelled_clients",),
     "P004": ("people_total_before", "people_total_after"),
+    "P010": ("value_before", "value_after"),
+    # The screens of counts quote counts the release does not publish as such (home care
+    # comes from the Services sheet; direct payments by age band are protected cells).
+    "P011": ("value_before", "value_after", "related_before", "related_after"),
+    "P012": ("value_before", "value_after"),
 }
+#: P010's measures as the published council table has them.
+PUBLISHED_MEASURES = frozenset({"pb_rate", "choice_rate", "dp_rate", "people_total"})
 
 
 #: a flag's message in a published release where it would quote what is not published
@@ -306,7 +313,11 @@ def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFra
     counts they come from are not published in ``councils`` (the published council table).
 
     The service shift comes from service counts no table publishes, so it is left out; a
-    relabelled-client count of 1 to 4 is blanked like any other count.
+    relabelled-client count of 1 to 4 is blanked like any other count. A screen's values,
+    score and cut-offs are shown only for P010 on a measure the council table publishes in
+    both periods (P011 and P012 quote counts it does not); the review list's impact and
+    score only where the council's counts they come from are published; the evidence JSON
+    never (the columns carry what may be shown).
     """
     from returns_kit.reference import load_reference
 
@@ -335,6 +346,27 @@ def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFra
             out["pb_change_rank"] = None
             out["pb_change_robust_z"] = None
         out["service_shift"] = None
+        measure = row["measure"]
+        shown_measure = (
+            row["rule"] == "P010"
+            and measure in PUBLISHED_MEASURES
+            and before.get(measure) is not None
+            and after.get(measure) is not None
+        )
+        if not shown_measure:
+            for column in ("value_before", "value_after", "score", "lower", "upper"):
+                out[column] = None
+            out["related_before"] = out["related_after"] = None
+        counts_shown = all(
+            side.get(name) is not None
+            for side in (before, after)
+            for name in ("people_total", "pb_rate")
+        )
+        if not counts_shown:
+            for column in ("review_score", "review_impact", "review_people_moved"):
+                out[column] = None
+            out["review_impact_national"] = out["review_impact_regional"] = None
+        out["evidence"] = None
         if out["relabelled_clients"] is not None and 1 <= out["relabelled_clients"] <= 4:
             out["relabelled_clients"] = None
         quoted = MESSAGE_QUOTES.get(row["rule"], ())
