@@ -48,11 +48,17 @@ def rules_page() -> str:
         if function is not None:
             where = f"`{function.__module__}.{function.__name__}`"
         else:
-            where = _STAGE.get(rule.id[0], "not yet implemented")
+            where = _AGGREGATE_ONLY.get(rule.id) or _STAGE.get(rule.id[0], "not yet implemented")
         lines.append(f"- **{rule.id}** {rule.name}: {where}")
     return "\n".join(lines) + "\n"
 
 
+#: The screens of the period: in the aggregate, never in validate --previous.
+_AGGREGATE_ONLY = {
+    rule: "the aggregate's screens of the period (`returns_kit.aggregate.screens`, statistics "
+    "in `returns_kit.screening`), run by `aggregate` only"
+    for rule in ("P010", "P011", "P012")
+}
 _STAGE = {
     "F": "reading the workbook (`returns_kit.workbook`)",
     "V": "compiled schema checks (`returns_kit.compile`)",
