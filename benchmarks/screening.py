@@ -145,7 +145,7 @@ def main() -> None:
     for _ in range(args.runs):
         # A fresh copy each run; its counts and measures filled in first, as the worker that
         # makes a summary fills them (the aggregate's tables use them too).
-        fresh = {key: ReturnSummary(**vars_of(item)) for key, item in returns.items()}
+        fresh = {key: fresh_copy(item) for key, item in returns.items()}
         for item in fresh.values():
             item.measures()
         began, began_cpu = time.perf_counter(), time.process_time()
@@ -160,14 +160,15 @@ def main() -> None:
     )
 
 
-def vars_of(summary: ReturnSummary) -> dict[str, object]:
-    return {
-        "council_code": summary.council_code,
-        "period": summary.period,
-        "submitted_on": summary.submitted_on,
-        "budgets": summary.budgets,
-        "services": summary.services,
-    }
+def fresh_copy(summary: ReturnSummary) -> ReturnSummary:
+    """The summary without its cached counts and measures."""
+    return ReturnSummary(
+        council_code=summary.council_code,
+        period=summary.period,
+        submitted_on=summary.submitted_on,
+        budgets=summary.budgets,
+        services=summary.services,
+    )
 
 
 if __name__ == "__main__":
