@@ -472,3 +472,14 @@ def test_the_panel_is_unchanged_by_row_order() -> None:
         k: [i.evidence for i in v]
         for k, v in screen_returns(_six_councils(), REFERENCE, Thresholds()).items()
     }
+
+
+def test_tables_xlsx_shows_the_screens_values_as_stored() -> None:
+    """A count of 1,195 people before is not 119,500.0%: the screens' value columns hold
+    rates for some measures and counts for others, so they take no percentage format."""
+    from returns_kit.aggregate.write import is_rate
+
+    assert not any(
+        is_rate(name) for name in ("value_before", "value_after", "related_before", "related_after")
+    )
+    assert is_rate("pb_rate_before") and is_rate("block_share_after")

@@ -256,7 +256,10 @@ def _sweep(out: Path) -> None:
 
 
 def is_rate(column: str) -> bool:
-    """Columns shown as percentages in tables.xlsx."""
+    """Columns shown as percentages in tables.xlsx. The screens' values (value_before,
+    related_after, ...) are rates for some measures and counts for others: shown as stored."""
+    if column.startswith(("value_", "related_")):
+        return False
     return column.endswith(("_rate", "_share", "_before", "_after", "_min", "_median", "_max"))
 
 
