@@ -230,6 +230,10 @@ def _series(counts: pl.DataFrame, lines: pl.DataFrame) -> dict[tuple[str, str], 
     return out
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _shown(measure: str, value: float | None) -> str:
     if value is None:
         return "unknown"
@@ -279,8 +283,8 @@ def _p010(row: dict[str, Any], thresholds: Thresholds) -> Finding:
 def _p011(row: dict[str, Any]) -> Finding:
     measure, related = row[MEASURE], row["related"]
     message = (
-        f"The {LABELS[measure]} went from {row['previous']:,} in {row['previous_period']} to "
-        f"{row['current']:,} while the {LABELS[related]} went the other way, from "
+        f"{_capital(LABELS[measure])} went from {row['previous']:,} in {row['previous_period']} "
+        f"to {row['current']:,} while {LABELS[related]} went the other way, from "
         f"{row['related_previous']:,} to {row['related_current']:,}: people may be reported "
         "on the wrong line. Check both counts."
     )
@@ -300,21 +304,22 @@ def _p011(row: dict[str, Any]) -> Finding:
 
 def _p012(row: dict[str, Any], series: dict[str, int]) -> Finding:
     measure, period = row[MEASURE], row[PERIOD]
-    label = LABELS[measure]
+    label = _capital(LABELS[measure])
     listed = ", ".join(f"{p} {v:,}" for p, v in series.items())
+    last = _previous(period)
     if row["kind"] == "spike":
-        before = str(Period.parse(_previous(period)).previous())  # type: ignore[union-attr]
+        before = str(Period.parse(last).previous())  # type: ignore[union-attr]
         message = (
-            f"The {label} is {row['current']:,} in {period}, back near {row['reference']:,.0f} "
-            f"in {before}, so {_previous(period)}'s {row['spike']:,} looks out of line with "
-            f"the council's own years ({listed}). Check the earlier figure."
+            f"{label} numbered {row['current']:,} in {period}, back near "
+            f"{row['reference']:,.0f} in {before}, so {row['spike']:,} in {last} looks out of "
+            f"line with the council's own years (series: {listed}). Check the earlier figure."
         )
     else:
         message = (
-            f"The {label} is {row['current']:,} in {period}, {row['factor']:.1f} times away "
-            f"from the council's own median of {row['reference']:,.0f} over "
-            f"{counted(row['history_periods'], 'earlier period')} and from "
-            f"{_previous(period)} ({listed}). Check the figure."
+            f"{label} numbered {row['current']:,} in {period}, a factor of "
+            f"{row['factor']:.1f} from the council's own median of {row['reference']:,.0f} "
+            f"over {counted(row['history_periods'], 'earlier period')} and far from "
+            f"{series.get(last, 0):,} in {last} (series: {listed}). Check the figure."
         )
     evidence = {
         "measure": measure,
