@@ -48,11 +48,17 @@ def rules_page() -> str:
         if function is not None:
             where = f"`{function.__module__}.{function.__name__}`"
         else:
-            where = _STAGE.get(rule.id[0], "not yet implemented")
+            where = _AGGREGATE_ONLY.get(rule.id) or _STAGE.get(rule.id[0], "not yet implemented")
         lines.append(f"- **{rule.id}** {rule.name}: {where}")
     return "\n".join(lines) + "\n"
 
 
+#: The screens of the period: in the aggregate, never in validate --previous.
+_AGGREGATE_ONLY = {
+    rule: "the aggregate's screens of the period (`returns_kit.aggregate.screens`, statistics "
+    "in `returns_kit.screening`), run by `aggregate` only"
+    for rule in ("P010", "P011", "P012")
+}
 _STAGE = {
     "F": "reading the workbook (`returns_kit.workbook`)",
     "V": "compiled schema checks (`returns_kit.compile`)",
@@ -568,8 +574,10 @@ def configuration_page() -> str:
         "Every value is checked, and a bad one is one line naming the key and the value, exit 2: "
         "shares and rates (`nominal_share_max`, `pb_rate_jump`, `choice_rate_stable`, "
         "`service_shift_max`, `block_share_stable`, `relabel_cost_tolerance`, "
-        "`people_total_change_max`) must lie within 0 to 1 (0.15 means 15%, or 15 points of a "
-        "rate); counts must be whole numbers; money must be a number, not negative, with "
+        "`people_total_change_max`, `hb_a`) must lie within 0 to 1 (0.15 means 15%, or 15 points "
+        "of a rate); `hb_u` is an exponent within 0 to 1; the factors `count_move_ratio` and "
+        "`out_of_line_ratio` must be more than 1, `count_related_ratio` at least 1; counts must "
+        "be whole numbers; money must be a number, not negative, with "
         "`spend_per_person_min` at most `spend_per_person_max`; `series_breaks` must be a list "
         "of periods written 2014-15. An unknown key is refused with the nearest valid one. "
         "The cache of `aggregate` is keyed by the thresholds, so changing them revalidates "
