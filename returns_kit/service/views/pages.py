@@ -94,6 +94,10 @@ def forbidden(request: Any, exception: Any = None) -> Any:
     return _error(request, 403, "Not yours to see", "Your role does not give access to this page.")
 
 
+def too_large(request: Any, message: str) -> Any:
+    return _error(request, 413, "File too large", f"Nothing was received: {message}.")
+
+
 def not_found(request: Any, exception: Any = None) -> Any:
     return _error(request, 404, "Not found", "There is no page at this address.")
 
