@@ -331,3 +331,47 @@ def test_cookies_are_secure_when_not_on_loopback(tmp_path: Path) -> None:
     for cookie in (csrf_cookie, session_cookie):
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
     assert "sessionid=" in session_cookie
+
+
+WSGI_SCRIPT = """
+import json, sys
+from wsgiref.util import setup_testing_defaults
+from returns_kit.service.wsgi import application
+environ = {"PATH_INFO": "/login/", "HTTP_HOST": "returns.example.gov.uk",
+           "HTTP_X_FORWARDED_PROTO": "https"}
+setup_testing_defaults(environ)
+said = {}
+def start_response(status, headers, exc_info=None):
+    said["status"], said["headers"] = status, headers
+b"".join(application(environ, start_response))
+print(json.dumps(said))
+"""
+
+
+def test_the_wsgi_entry_for_gunicorn_takes_its_settings_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    """docs/deploying.md's recipe: the entry gunicorn loads, with the environment it gives,
+    applies the production settings (behind a proxy that says the request was HTTPS)."""
+    folder = tmp_path / "collection"
+    make_collection(folder)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RETURNS_COLLECTION_DIR": str(folder),
+        "RETURNS_SECRET_KEY": "s" * 50,
+        "RETURNS_ALLOWED_HOSTS": "returns.example.gov.uk",
+    }
+    env.pop("RETURNS_BIND_HOST", None)
+    done = subprocess.run([sys.executable, "-c", WSGI_SCRIPT], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout)
+    assert said["status"].startswith("200")
+    cookies = [value for name, value in said["headers"] if name == "Set-Cookie"]
+    assert cookies and all("Secure" in cookie for cookie in cookies)
+    env["RETURNS_SECRET_KEY"] = ""
+    refused = subprocess.run(
+        [sys.executable, "-c", WSGI_SCRIPT], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert refused.returncode != 0 and "RETURNS_SECRET_KEY" in refused.stderr
