@@ -375,3 +375,23 @@ def test_the_wsgi_entry_for_gunicorn_takes_its_settings_from_the_environment(
         [sys.executable, "-c", WSGI_SCRIPT], capture_output=True, text=True, env=env, timeout=120
     )
     assert refused.returncode != 0 and "RETURNS_SECRET_KEY" in refused.stderr
+
+
+def test_a_form_post_over_the_limit_is_refused_before_the_csrf_check_reads_it(
+    world: World,
+) -> None:
+    """A page's CSRF check parses the body before its view runs: the limit is checked before
+    that, from Content-Length, and the person gets a page saying so (the API gets JSON)."""
+    from returns_kit.service.settings import UPLOAD_LIMIT_BYTES
+
+    answer = world.clients["sub.a"].session.post(
+        world.served.url + "/council/",
+        data=b"--x\r\n" + b"0" * (UPLOAD_LIMIT_BYTES - 4),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        allow_redirects=False,
+        timeout=120,
+    )
+    assert answer.status_code == 413
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert "File too large" in answer.text and "at most 50 MB" in answer.text
+    assert "Content-Security-Policy" in answer.headers

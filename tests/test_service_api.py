@@ -278,3 +278,77 @@ def test_a_closed_collection_refuses_with_409(tmp_path: Path) -> None:
         assert answer.status_code == 409 and "closed on 2014-07-31" in body["error"]
     finally:
         server.stop()
+
+
+# -- receive(), in this process: the one function the upload page and the API share ---------
+
+
+@pytest.fixture
+def receiving(tmp_path: Path) -> Iterator[Path]:
+    """A collection whose ledger is this process's service ledger, for calling receive()."""
+    from returns_kit.ledger import service
+    from returns_kit.ledger.config import CollectionConfig, parse_periods
+    from returns_kit.service import access
+
+    folder = tmp_path / "collection"
+    config = CollectionConfig(name="Receive", periods=parse_periods("2013-14"))
+    service.init(folder, config)
+    access._ledger = service.open_ledger(folder)
+    yield folder
+    access._ledger = None
+
+
+def _upload(path: Path, name: str | None = None) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import RequestFactory
+
+    upload = SimpleUploadedFile(name or path.name, path.read_bytes())
+    return RequestFactory().post("/upload/", {"file": upload, "note": "x"})
+
+
+@pytest.mark.parametrize("parsed_first", [False, True])
+def test_receive_streams_the_upload_into_the_collection_and_removes_it(
+    receiving: Path, parsed_first: bool
+) -> None:
+    """Both ways a view meets an upload: the API's body unread (our handler streams it into
+    the collection folder), a page's already parsed by the CSRF check (copied there)."""
+    from returns_kit.service import access, receive
+
+    request = _upload(A_2013, "../../etc/Hartlepool return.xlsx")
+    if parsed_first:
+        assert "file" in request.FILES  # as CsrfViewMiddleware reads request.POST
+    viewer = access.Viewer("sub.a", "submitter", COUNCIL_A)
+    outcome = receive.receive(request, viewer)
+    assert (outcome.council_code, outcome.period, outcome.refused) == (COUNCIL_A, "2013-14", False)
+    assert outcome.name == "Hartlepool return.xlsx"
+    assert list((receiving / receive.INCOMING).iterdir()) == []
+    assert len(list((receiving / "files").rglob("*.xlsx"))) == 1
+
+
+def test_receive_refuses_a_declared_size_over_the_limit_and_a_missing_file(
+    receiving: Path,
+) -> None:
+    from django.test import RequestFactory
+
+    from returns_kit.service import access, receive
+
+    viewer = access.Viewer("admin", "admin", "")
+    request = _upload(A_2013)
+    request.META["CONTENT_LENGTH"] = str(receive.limit() + 1)
+    with pytest.raises(receive.TooLarge):
+        receive.receive(request, viewer)
+    assert not hasattr(request, "_files")  # nothing was read
+    with pytest.raises(receive.NoFile):
+        receive.receive(RequestFactory().post("/upload/", {"note": "no file"}), viewer)
+    assert list((receiving / receive.INCOMING).iterdir()) == []
+    assert not (receiving / "files").exists() or not any((receiving / "files").rglob("*.xlsx"))
+
+
+def test_safe_names_keep_the_suffix_and_lose_the_path() -> None:
+    from returns_kit.service.receive import NAME_LIMIT, safe_name
+
+    assert safe_name("C:\\Users\\me\\return 2013-14.xlsx") == "return 2013-14.xlsx"
+    assert safe_name("a/b/<script>.xlsx") == "_script_.xlsx"
+    assert safe_name("..") == "upload.xlsx"
+    long = safe_name("x" * 500 + ".xlsx")
+    assert len(long) <= NAME_LIMIT and long.endswith(".xlsx")
