@@ -243,6 +243,12 @@ def test_each_person_sees_only_what_their_role_allows(served: Served) -> None:
     assert rows["E06000010"]["chase"] is True  # expected, not received
 
 
+def test_an_unknown_api_address_answers_json(served: Served) -> None:
+    answer = served.api("sub.a").get(served.url + "/api/v1/nothing-here", timeout=30)
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "There is no page at this address."}
+
+
 def test_a_bad_token_is_refused(served: Served) -> None:
     for header in ("Bearer rk_not-a-token", "Basic c3ViLmE6eA==", "Bearer "):
         answer = requests.get(

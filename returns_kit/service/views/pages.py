@@ -86,6 +86,10 @@ SCRIPTS = ("upload.js",)
 
 
 def _error(request: Any, status: int, title: str, message: str) -> Any:
+    if request.path.startswith("/api/"):  # a machine gets JSON, never a page to parse
+        from returns_kit.service.views.api import error
+
+        return error(message, status)
     request.viewer = access.session_viewer(request) if hasattr(request, "user") else None
     return page(request, "error.html.j2", status=status, title=title, message=message)
 
