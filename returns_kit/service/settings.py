@@ -84,6 +84,7 @@ def web_settings(options: ServeOptions) -> dict[str, Any]:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "returns_kit.service.middleware.ContentSecurityPolicy",
+            "returns_kit.service.middleware.UploadLimit",
         ],
         TEMPLATES=[],
         SESSION_COOKIE_SECURE=not local,
