@@ -16,8 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from .serving import COUNCIL_A, COUNCIL_B, PASSWORD, Served, make_collection, returns, start
-from .serving import text_of
+from .serving import (
+    COUNCIL_A,
+    COUNCIL_B,
+    PASSWORD,
+    Served,
+    make_collection,
+    returns,
+    start,
+    text_of,
+)
 from .test_ledger_support import BACKENDS, NATIONAL, SMALL_COUNCIL, backend, shifted, small_returns
 
 #: what each of the three councils sends: Hartlepool (A) both periods as they are;
@@ -51,7 +59,9 @@ def national_collection(folder: Path, database_url: str | None) -> dict[str, str
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     url = backend(request)
     folder = tmp_path_factory.mktemp("national") / "collection"
     tokens = national_collection(folder, url)
@@ -141,7 +151,9 @@ def test_the_period_page_sorts_and_filters_on_the_server(served: Served) -> None
     assert [r[0] for r in by_queries[:3]] == [COUNCIL_B, SMALL_COUNCIL, COUNCIL_A]
     assert [r[5] for r in by_queries[:2]] == ["2", "1"]
     by_name = _table(client.get("/national/periods/2013-14?q=LEPOOL"))
-    assert [(r[0], r[1], r[2]) for r in by_name] == [(COUNCIL_A, "Hartlepool", "valid and explained")]
+    assert [(r[0], r[1], r[2]) for r in by_name] == [
+        (COUNCIL_A, "Hartlepool", "valid and explained")
+    ]
     descending = _table(client.get("/national/periods/2013-14?sort=-council_name&q=E0600000"))
     names = [r[1] for r in descending]
     assert names == sorted(names, key=str.casefold, reverse=True) and len(names) == 9
@@ -193,16 +205,38 @@ def test_the_review_queue_ranks_flags_and_decides_them_in_one_post(served: Serve
     assert "pb rate change 0.157333" in text  # the evidence, as recorded
     # the council's explanation shows beside the flag
     ledger = service.open_ledger(served.folder, served.database_url)
-    service.explain(ledger, COUNCIL_B, "2013-14", "P002", None,
-                    "Home care was re-let; the same people moved.", by="sub.b")  # fmt: skip
+    service.explain(
+        ledger,
+        COUNCIL_B,
+        "2013-14",
+        "P002",
+        None,
+        "Home care was re-let; the same people moved.",
+        by="sub.b",
+    )
     assert "Home care was re-let; the same people moved." in text_of(client.get("/national/review"))
     # no reason: refused, nothing recorded
-    refused = client.post("/national/review", {"council": COUNCIL_B, "period": "2013-14",
-                                                "rule": "P002", "outcome": "accepted", "reason": " "})  # fmt: skip
+    refused = client.post(
+        "/national/review",
+        {
+            "council": COUNCIL_B,
+            "period": "2013-14",
+            "rule": "P002",
+            "outcome": "accepted",
+            "reason": " ",
+        },
+    )
     assert refused.status_code == 400 and "needs a --reason" in text_of(refused)
-    done = client.post("/national/review", {"council": COUNCIL_B, "period": "2013-14",
-                                             "rule": "P002", "outcome": "accepted",
-                                             "reason": "The re-let explains it."})  # fmt: skip
+    done = client.post(
+        "/national/review",
+        {
+            "council": COUNCIL_B,
+            "period": "2013-14",
+            "rule": "P002",
+            "outcome": "accepted",
+            "reason": "The re-let explains it.",
+        },
+    )
     assert done.status_code == 302 and done.headers["Location"] == "/national/review"
     after = client.get("/national/review")
     assert "P002 for Middlesbrough (E06000002), 2013-14: accepted by reviewer." in text_of(after)
@@ -211,10 +245,20 @@ def test_the_review_queue_ranks_flags_and_decides_them_in_one_post(served: Serve
     assert "Accepted by reviewer: The re-let explains it." in text_of(every)
     assert len(_items(every)) == 3
     log = client.get(f"/national/log?kind=decision&council={COUNCIL_B}")
-    assert '"by": "reviewer"' in log.text.replace("&#34;", '"') and '"outcome": "accepted"' in log.text.replace("&#34;", '"')
+    assert '"by": "reviewer"' in log.text.replace(
+        "&#34;", '"'
+    ) and '"outcome": "accepted"' in log.text.replace("&#34;", '"')
     # a rule the return does not have is refused with the ledger's reason
-    wrong = client.post("/national/review", {"council": COUNCIL_A, "period": "2013-14",
-                                              "rule": "P001", "outcome": "returned", "reason": "x"})  # fmt: skip
+    wrong = client.post(
+        "/national/review",
+        {
+            "council": COUNCIL_A,
+            "period": "2013-14",
+            "rule": "P001",
+            "outcome": "returned",
+            "reason": "x",
+        },
+    )
     assert wrong.status_code == 400 and "has no P001 finding" in text_of(wrong)
 
 
@@ -230,15 +274,21 @@ def test_the_log_filters_and_verifies_its_chain(served: Served) -> None:
     assert "entries are intact: every hash matches" in text_of(verified)
     if served.database_url is None:  # change one byte of a recorded entry: the page says where
         with sqlite3.connect(served.folder / "ledger.sqlite3") as connection:
-            (payload,) = connection.execute("SELECT payload FROM ledger_auditentry WHERE seq = 3").fetchone()
-            connection.execute("UPDATE ledger_auditentry SET payload = ? WHERE seq = 3",
-                               (payload.replace("submitter", "approver", 1) if "submitter" in payload else payload + " ",))  # fmt: skip
+            (payload,) = connection.execute(
+                "SELECT payload FROM ledger_auditentry WHERE seq = 3"
+            ).fetchone()
+            connection.execute(
+                "UPDATE ledger_auditentry SET payload = ? WHERE seq = 3",
+                (payload.replace('"', "'", 1),),
+            )
         try:
             broken = text_of(client.get("/national/log?verify=1"))
             assert "The log is broken at entry 3" in broken
         finally:
             with sqlite3.connect(served.folder / "ledger.sqlite3") as connection:
-                connection.execute("UPDATE ledger_auditentry SET payload = ? WHERE seq = 3", (payload,))
+                connection.execute(
+                    "UPDATE ledger_auditentry SET payload = ? WHERE seq = 3", (payload,)
+                )
         assert "intact" in text_of(client.get("/national/log?verify=1"))
 
 
@@ -280,8 +330,13 @@ def test_building_the_tables_runs_the_aggregate_in_the_background(served: Served
     out = served.folder / "builds" / str(build)
     assert (out / "report.html").is_file()
     # only names the build wrote: no path of the URL reaches anything else
-    for bad in ("../../ledger.sqlite3", "..%2F..%2Fcollection.toml", "nothing.csv",
-                "%2Fetc%2Fpasswd", "report.html/"):  # fmt: skip
+    for bad in (
+        "../../ledger.sqlite3",
+        "..%2F..%2Fcollection.toml",
+        "nothing.csv",
+        "%2Fetc%2Fpasswd",
+        "report.html/",
+    ):
         assert client.get(f"/national/builds/{build}/files/{bad}").status_code == 404, bad
     assert client.get("/national/builds/99999").status_code == 404
     # a file changed on disk since the build is not served as if the build wrote it
@@ -294,20 +349,31 @@ def test_building_the_tables_runs_the_aggregate_in_the_background(served: Served
 def test_admins_add_and_deactivate_people(served: Served) -> None:
     admin = served.client("admin")
     assert "sub.a submitter Hartlepool E06000001 active" in text_of(admin.get("/national/people"))
-    weak = admin.post("/national/people", {"name": "k.jones", "role": "reviewer", "password": "short"})
+    weak = admin.post(
+        "/national/people", {"name": "k.jones", "role": "reviewer", "password": "short"}
+    )
     assert weak.status_code == 400 and "too short" in text_of(weak)
-    wrong = admin.post("/national/people", {"name": "k.jones", "role": "submitter", "password": PASSWORD})
+    wrong = admin.post(
+        "/national/people", {"name": "k.jones", "role": "submitter", "password": PASSWORD}
+    )
     assert wrong.status_code == 400 and "belongs to a council" in text_of(wrong)
-    added = admin.post("/national/people", {"name": "k.jones", "role": "submitter",
-                                            "council": COUNCIL_B, "password": PASSWORD})  # fmt: skip
+    added = admin.post(
+        "/national/people",
+        {"name": "k.jones", "role": "submitter", "council": COUNCIL_B, "password": PASSWORD},
+    )
     assert added.status_code == 302
-    assert "k.jones added as submitter for Middlesbrough (E06000002)." in text_of(admin.get("/national/people"))
+    assert "k.jones added as submitter for Middlesbrough (E06000002)." in text_of(
+        admin.get("/national/people")
+    )
     newcomer = served.client("k.jones")
     assert newcomer.get("/council/").status_code == 200
     assert newcomer.get("/national/").status_code == 403
     assert admin.post("/national/people/deactivate", {"name": "k.jones"}).status_code == 302
     listing = text_of(admin.get("/national/people"))
-    assert "k.jones can no longer sign in" in listing and "k.jones submitter Middlesbrough E06000002 inactive" in listing
+    assert (
+        "k.jones can no longer sign in" in listing
+        and "k.jones submitter Middlesbrough E06000002 inactive" in listing
+    )
     assert newcomer.get("/council/").status_code == 302  # the session no longer counts
     refused = served.client().post("/login/", {"username": "k.jones", "password": PASSWORD})
     assert refused.status_code == 200 and "do not match" in text_of(refused)
@@ -320,8 +386,10 @@ def test_admins_see_the_deadlines_and_reopen_a_council(served: Served) -> None:
     admin = served.client("admin")
     page = text_of(admin.get("/national/deadlines"))
     assert "Soft deadline (shown to councils) 2099-06-30" in page and "collection.toml" in page
-    done = admin.post("/national/reopen", {"council": COUNCIL_A, "period": "2013-14",
-                                           "reason": "Late correction agreed by phone."})  # fmt: skip
+    done = admin.post(
+        "/national/reopen",
+        {"council": COUNCIL_A, "period": "2013-14", "reason": "Late correction agreed by phone."},
+    )
     assert done.status_code == 302 and done.headers["Location"] == "/national/deadlines"
     page = text_of(admin.get("/national/deadlines"))
     assert "Hartlepool (E06000001) reopened for 2013-14" in page

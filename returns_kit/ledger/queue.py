@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from returns_kit.cells import fold
 from returns_kit.ledger.service import (
     Ledger,
     _fingerprint_findings,
@@ -25,7 +26,6 @@ from returns_kit.ledger.service import (
     currents,
     evidence_hash,
 )
-from returns_kit.rules.explanations import fold
 
 FLAG, QUERY = "flag", "query"
 #: a decision made on evidence that has since changed: the item is open again

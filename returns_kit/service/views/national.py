@@ -18,7 +18,7 @@ LINKS = (
     ("Build the tables", "national-builds"),
     ("Audit log", "national-log"),
 )
-ADMIN_LINKS = (("People", "national-people"), ("Deadlines and reopenings", "national-deadlines"))
+ADMIN_LINKS = (("People", "national-people"), ("Deadlines", "national-deadlines"))
 
 #: the period page's columns: (key, heading, numeric); ?sort=key or ?sort=-key
 COLUMNS = (
@@ -133,7 +133,11 @@ def national_period(request: Any, period: str) -> Any:
     q = request.GET.get("q", "").strip()[:100]
     if q:
         folded = q.casefold()
-        rows = [c for c in rows if folded in c.council_name.casefold() or folded in c.council_code.casefold()]
+        rows = [
+            c
+            for c in rows
+            if folded in c.council_name.casefold() or folded in c.council_code.casefold()
+        ]
     sort = request.GET.get("sort", "council_code")
     if sort.lstrip("-") not in {key for key, _, _ in COLUMNS}:
         sort = "council_code"
@@ -303,7 +307,9 @@ DOWNLOAD_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 #: report.html carries its own policy (no script at all); the service's allows its one script
-REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+REPORT_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+)
 
 
 @access.page(access.NATIONAL)
@@ -337,7 +343,9 @@ def national_build_file(request: Any, build_id: int, name: str) -> Any:
         )
     suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
     inline = INLINE_TYPES.get(suffix)
-    response = HttpResponse(data, content_type=inline or DOWNLOAD_TYPES.get(suffix, "application/octet-stream"))
+    response = HttpResponse(
+        data, content_type=inline or DOWNLOAD_TYPES.get(suffix, "application/octet-stream")
+    )
     base = name.rsplit("/", 1)[-1]
     if inline is None:
         response["Content-Disposition"] = f'attachment; filename="{base}"'
