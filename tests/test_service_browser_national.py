@@ -10,6 +10,8 @@ each page at 1280 px is saved under test-output/service/ for people to look at.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +23,13 @@ from .conftest import ROOT
 from .serving import COUNCIL_A, PASSWORD, Served, start
 from .test_browser import browser  # noqa: F401  (the module's Chromium, as a fixture)
 from .test_ledger_support import BACKENDS, backend
-from .test_service_national import national_collection
 
+#: the collection of tests/test_service_national.py, made in its own process
+MAKE = (
+    "import sys; from pathlib import Path; "
+    "from tests.test_service_national import national_collection; "
+    "national_collection(Path(sys.argv[1]), sys.argv[2] or None)"
+)
 SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "service"
 
 
@@ -32,12 +39,15 @@ def served(
 ) -> Iterator[Served]:
     url = backend(request)
     folder = tmp_path_factory.mktemp("national-browser") / "collection"
-    # Playwright's sync API runs an event loop in this thread, and Django refuses database
-    # work beside one; the collection is made here before any page is driven.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-        tokens = national_collection(folder, url)
-    server = start(folder, url, tokens=tokens)
+    # Made in a process of its own: Playwright's sync API runs an event loop in this one,
+    # beside which Django keeps its connections apart (and refuses database work).
+    made = subprocess.run(
+        [sys.executable, "-c", MAKE, str(folder), url or ""],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    server = start(folder, url)
     yield server
     server.stop()
 

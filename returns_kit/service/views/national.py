@@ -381,7 +381,12 @@ def national_log(request: Any) -> Any:
     for entry in service.log_entries(ledger):
         total += 1
         kinds.add(entry.kind)
-        payload = json.loads(entry.payload)
+        try:
+            payload = json.loads(entry.payload)
+        except ValueError:  # a damaged entry is shown as it is; "verify the chain" names it
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
         if kind and entry.kind != kind:
             continue
         if council and payload.get("council_code", "") != council:
@@ -398,7 +403,11 @@ def national_log(request: Any) -> Any:
                 "by": payload.get("by", ""),
                 "hash": entry.hash,
                 "prev_hash": entry.prev_hash,
-                "payload": visible(json.dumps(payload, ensure_ascii=False, sort_keys=True)),
+                "payload": visible(
+                    json.dumps(payload, ensure_ascii=False, sort_keys=True)
+                    if payload
+                    else entry.payload
+                ),
             }
         )
     matched = len(entries)
