@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -399,3 +400,31 @@ def test_admins_see_the_deadlines_and_reopen_a_council(served: Served) -> None:
     assert missing.status_code == 302
     assert "Not reopened: a reopening needs" in text_of(admin.get("/national/deadlines"))
     assert "reopening" in text_of(admin.get(f"/national/log?kind=reopening&council={COUNCIL_A}"))
+
+
+def _ended(row: Any) -> Any:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        row.refresh_from_db()
+        if row.status not in ("queued", "running"):
+            return row
+        time.sleep(0.5)
+    raise AssertionError(f"build {row.pk} did not end in 120 s")
+
+
+def test_a_build_that_cannot_run_records_why_in_one_line(tmp_path: Path) -> None:
+    """No current return yet: the aggregate refuses, and the build says so, without a
+    traceback; the next build may then start."""
+    from returns_kit.ledger import service
+    from returns_kit.service import build
+
+    folder = tmp_path / "collection"
+    make_collection(folder)
+    ledger = service.open_ledger(folder)
+    row = _ended(build.start(ledger, "reviewer", None))
+    assert row.status == "failed"
+    assert "has no current return to aggregate" in row.message
+    assert "Traceback" not in row.message and "\n" not in row.message
+    assert row.finished_at is not None and build.outputs(ledger, row) == {}
+    again = _ended(build.start(ledger, "reviewer", None))  # not refused: none is running
+    assert again.pk == row.pk + 1 and again.status == "failed"
