@@ -99,14 +99,20 @@ def start(ledger: Ledger, by: str, database_url: str | None) -> Any:
     environment = dict(os.environ)
     if database_url:
         environment[DATABASE_VARIABLE] = database_url
-    process = subprocess.Popen(
-        [sys.executable, "-m", "returns_kit.service.build", str(ledger.folder), str(row.pk)],
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # a build outlives a request, and is not killed with it
-    )
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "returns_kit.service.build", str(ledger.folder), str(row.pk)],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a build outlives a request, and is not killed with it
+        )
+    except OSError as problem:  # recorded, so that it does not hold off the next build
+        row.status, row.finished_at = Build.FAILED, now()
+        row.message = f"the build's process could not start ({problem.strerror or problem})."
+        row.save(update_fields=["status", "message", "finished_at"])
+        return row
     # Reap it when it ends, so the server keeps no zombie processes.
     threading.Thread(target=process.wait, daemon=True).start()
     return row
