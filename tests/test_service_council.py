@@ -28,7 +28,7 @@ SOMERSET_NOW = NATIONAL / "E10000027-2013-14.xlsx"
 #: Somerset's 2013-14 return raises these queries against its 2012-13 one
 SOMERSET_QUERIES = ["C007", "P001", "P002", "P003"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPLANATION = "Somerset moved {} people onto personal budgets after its 2013 review of care."
+EXPLANATION = "Our 2013 review of care moved people onto personal budgets (note {})."
 
 
 def said(answer: requests.Response) -> str:
