@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import NATIONAL
+from tests.conftest import FIXTURES, NATIONAL
 from tests.test_ledger_support import edited
 
 from .serving import PASSWORD, Client, Served, make_collection, returns, start, text_of
@@ -270,3 +270,44 @@ def test_the_officers_journey_explain_correct_sign_off(served: Served, tmp_path:
     assert "Receipt verified" in verified.stdout and "still the current return" in verified.stdout
     home = said(officer.get("/council/"))
     assert "Signed off by app.s" in home and "the national team reviews it next" in home
+
+
+def test_a_return_with_errors_gets_its_findings_and_marked_copy(
+    served: Served, hartlepool: str
+) -> None:
+    import openpyxl
+
+    client = served.client("sub.a")
+    path = submission_path(upload(client, FIXTURES / "invalid" / "B001.xlsx"))
+    page = client.get(path)
+    text = said(page)
+    assert "Rejected, 1 error to fix" in text and "B001" in text
+    assert "Not the current return" in text  # the valid return stays current
+    assert f'href="{hartlepool}"' in page.text
+    annotated = client.get(path + "/annotated")
+    book = openpyxl.load_workbook(io.BytesIO(annotated.content))
+    assert book["Budgets"]["A28"].comment is not None  # the finding is on its cell
+    home = said(client.get("/council/"))
+    assert "not used: errors" in home
+
+
+def test_a_file_that_names_no_council(served: Served) -> None:
+    """From a council's person it is refused, with the findings that say why; from the
+    national team it is recorded, and no council's person can open it."""
+    damaged = b"PK\x03\x04 this is not a workbook"
+    refused = served.client("sub.a").post(
+        "/council/upload", files={"file": ("broken.xlsx", damaged, XLSX)}
+    )
+    assert refused.status_code == 422
+    text = said(refused)
+    assert "the file's council and period could not be read" in text
+    assert "Errors in the file" in text
+    admin = served.client("admin")
+    path = submission_path(
+        admin.post("/council/upload", files={"file": ("broken.xlsx", damaged, XLSX)})
+    )
+    page = admin.get(path)
+    assert page.status_code == 200
+    assert "names no council and period" in said(page)
+    assert 'name="text"' not in page.text  # nothing to explain for no council
+    assert served.client("sub.a").get(path).status_code == 403
