@@ -270,6 +270,9 @@ def test_the_officers_journey_explain_correct_sign_off(served: Served, tmp_path:
     assert "Receipt verified" in verified.stdout and "still the current return" in verified.stdout
     home = said(officer.get("/council/"))
     assert "Signed off by app.s" in home and "the national team reviews it next" in home
+    national = served.client("reviewer").get(f"/council/receipts/2013-14?council={SOMERSET}")
+    assert national.status_code == 200 and sha_second in said(national)
+    assert f"?council={SOMERSET}&amp;format=text" in national.text  # links keep the council
 
 
 def test_a_return_with_errors_gets_its_findings_and_marked_copy(

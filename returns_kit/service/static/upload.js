@@ -29,11 +29,19 @@
     zone.classList.remove("dragging");
   }
 
+  // A file dropped beside the zone would make the browser open it in place of the form.
+  window.addEventListener("dragover", function (event) {
+    event.preventDefault();
+  });
+  window.addEventListener("drop", function (event) {
+    event.preventDefault();
+  });
   zone.addEventListener("dragenter", over);
   zone.addEventListener("dragover", over);
   zone.addEventListener("dragleave", leave);
   zone.addEventListener("drop", function (event) {
     event.preventDefault();
+    event.stopPropagation();
     leave();
     var files = event.dataTransfer && event.dataTransfer.files;
     if (!files || !files.length) {
