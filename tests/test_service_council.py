@@ -314,3 +314,12 @@ def test_a_file_that_names_no_council(served: Served) -> None:
     assert "names no council and period" in said(page)
     assert 'name="text"' not in page.text  # nothing to explain for no council
     assert served.client("sub.a").get(path).status_code == 403
+
+
+def test_a_return_for_a_period_not_collected_is_said_to_be_never_used(served: Served) -> None:
+    client = served.client("sub.a")
+    path = submission_path(upload(client, NATIONAL / "E06000001-2014-15.xlsx"))
+    page = client.get(path)
+    assert "Never used: 2014-15 is not a period of this collection" in said(page)
+    assert "This is the current return" not in said(page)
+    assert 'name="text"' not in page.text  # nothing to explain outside the collection

@@ -328,6 +328,13 @@ class Check:
     current_id: int | None
     open: list[QueryLine]
     explained: list[QueryLine]
+    #: its period is one this collection collects (else it is recorded but never used)
+    collected: bool = True
+
+    @property
+    def explainable(self) -> bool:
+        """Its queries can be explained: it names a council and a collected period."""
+        return bool(self.row.council_code) and self.collected
 
     @property
     def current(self) -> bool:
@@ -386,6 +393,7 @@ def findings(ledger: service.Ledger, row: Any) -> Check:
     return Check(
         row, names[-1], names, arrivals[0].by if arrivals else "", validated, previous,
         current_id, [q for q in lines if not q.explained], [q for q in lines if q.explained],
+        collected=period in ledger.config.periods,
     )  # fmt: skip
 
 
