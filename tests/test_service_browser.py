@@ -153,6 +153,16 @@ def test_the_officers_journey(browser: Any, served: Served, tmp_path: Path) -> N
         page.goto(served.url + "/council/upload")
         assert page.is_visible("#drop-hint")  # the enhancement is there
         shot(served, page, "upload")
+        page.set_input_files("#file", str(HARTLEPOOL))  # another council's return
+        page.click("#upload-button")
+        page.wait_for_selector("#refused")
+        assert "names another council" in page.inner_text("#refused")
+        shot(served, page, "upload-refused")
+        # Chromium notes a document's 4xx status in the console: that one is expected here
+        seen.problems.remove(
+            "console error: Failed to load resource: the server responded with a status of 422 "
+            "(Unprocessable Entity)"
+        )
         page.set_input_files("#file", str(SOMERSET_BEFORE))
         page.click("#upload-button")
         page.wait_for_url(findings_url)

@@ -156,7 +156,7 @@ def test_a_file_of_another_council_is_refused_with_the_reason(served: Served) ->
     answer = upload(served.client("sub.b"), HARTLEPOOL, "ours-honestly.xlsx")
     assert answer.status_code == 422
     text = said(answer)
-    assert "Not recorded." in text
+    assert "Refused. Not recorded as a submission" in text
     assert "the file names another council (E06000001), not the sender's (E06000002)" in text
     home = said(served.client("sub.b").get("/council/"))
     assert "ours-honestly.xlsx" not in home  # nothing was put on B's record
