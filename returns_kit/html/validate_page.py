@@ -152,12 +152,27 @@ def validate_page(
     thresholds: Thresholds | None = None,
 ) -> str:
     """The HTML page for one return (and, with ``previous``, its change since then)."""
+    return render(
+        "validate.html.j2",
+        **validate_context(current, previous, strict=strict, thresholds=thresholds),
+    )
+
+
+def validate_context(
+    current: Validated,
+    previous: Validated | None = None,
+    *,
+    strict: bool = False,
+    thresholds: Thresholds | None = None,
+) -> dict[str, Any]:
+    """What the page shows, for ``validate.html.j2`` and for the service's findings page,
+    which shows the same sections (``validate_sections.html.j2``) under its own header."""
     thresholds = thresholds or Thresholds()
     report = current.report
     findings = report.findings
     queries = [f for f in findings if f.severity is Severity.QUERY]
     svg, budget_rows = _budget_chart(current, previous)
-    context = {
+    return {
         "file_name": Path(report.path).name,
         "council_name": report.council_name,
         "council_code": report.council_code,
@@ -179,4 +194,3 @@ def validate_page(
         "explained": [_finding_row(f) for f in queries if f.explained],
         "explanation_min_chars": thresholds.explanation_min_chars,
     }
-    return render("validate.html.j2", **context)

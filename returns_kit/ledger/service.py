@@ -1018,8 +1018,14 @@ class Receipt:
             ) from problem
 
 
-def signoff(ledger: Ledger, council: str, period: str, by: str) -> Receipt:
-    """A named approver signs off the council's current return; the receipt says what."""
+def signoff(
+    ledger: Ledger, council: str, period: str, by: str, sha256: str | None = None
+) -> Receipt:
+    """A named approver signs off the council's current return; the receipt says what.
+
+    With ``sha256`` (the return the approver looked at, as the service's page sends it), the
+    sign-off is refused if another return has become current meanwhile: an approver signs
+    off only what they saw."""
     from returns_kit.ledger.models import SignOff
 
     code, council_name = _council(ledger, council)
@@ -1032,6 +1038,11 @@ def signoff(ledger: Ledger, council: str, period: str, by: str) -> Receipt:
         if current is None:
             raise CollectionError(
                 f"{council_name} ({code}) has no valid current return for {period} to sign off."
+            )
+        if sha256 is not None and current.sha256 != sha256:
+            raise CollectionError(
+                f"the current return of {council_name} ({code}) for {period} is no longer the "
+                "one shown: look at the new one before signing off."
             )
         payload = {
             "council_code": code,
