@@ -40,11 +40,20 @@ def serve(options: ServeOptions, announce: Any = print) -> None:
         threads=THREADS,
         ident="returns_kit",
         max_request_body_size=_body_limit(),
-        # behind a proxy (RETURNS_TRUSTED_PROXY), believe its scheme and client address only
-        trusted_proxy=trusted_proxy(),
-        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"} if trusted_proxy() else None,
         clear_untrusted_proxy_headers=True,
+        **_proxy(),
     )
+
+
+def _proxy() -> dict[str, Any]:
+    """Behind a proxy (RETURNS_TRUSTED_PROXY): believe its scheme and client address only."""
+    proxy = trusted_proxy()
+    if proxy is None:
+        return {}
+    return {
+        "trusted_proxy": proxy,
+        "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+    }
 
 
 def _body_limit() -> int:
