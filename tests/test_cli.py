@@ -397,9 +397,8 @@ def _failing_b003(context: object) -> object:
 
 @pytest.fixture
 def failing_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    from returns_kit.rules.registry import RULE_FUNCTIONS, register_all
+    from returns_kit.rules.registry import RULE_FUNCTIONS
 
-    register_all()
     monkeypatch.setitem(RULE_FUNCTIONS, "B003", _failing_b003)
 
 
@@ -428,7 +427,7 @@ def test_internal_error_is_x001_and_the_batch_goes_on(
 
 _INJECT = """
 import sys
-from returns_kit.rules.registry import RULE_FUNCTIONS, register_all
+from returns_kit.rules.registry import RULE_FUNCTIONS
 from returns_kit.rules.budgets import budgets_sum
 
 def failing(context):
@@ -436,7 +435,6 @@ def failing(context):
         raise RuntimeError("cell value E06000002 leaked")
     return budgets_sum(context)
 
-register_all()
 RULE_FUNCTIONS["B003"] = failing
 """
 

@@ -53,7 +53,10 @@ def capture(folder: Path) -> None:
     for fixture in sorted([*ROOT.glob("fixtures/valid/*"), *ROOT.glob("fixtures/invalid/*")]):
         if fixture.is_dir():
             continue
-        status, stdout = _returns("validate", "--format", "json", str(fixture))
+        # Relative to the checkout (the command runs there), so that two checkouts in
+        # different folders report the same path.
+        relative = fixture.relative_to(ROOT)
+        status, stdout = _returns("validate", "--format", "json", str(relative))
         name = f"{fixture.parent.name}__{fixture.name}"
         (validate / f"{name}.json").write_bytes(stdout)
         (validate / f"{name}.status").write_text(f"{status}\n")

@@ -40,9 +40,8 @@ def rules_page() -> str:
             f"| {rule.id} | {rule.name} | {rule.severity.value} | {rule.origin} | {summary} |"
         )
     lines += ["", "## Where each rule is checked", ""]
-    from returns_kit.rules.registry import RULE_FUNCTIONS, register_all
+    from returns_kit.rules.registry import RULE_FUNCTIONS
 
-    register_all()
     for rule in RULES.values():
         function = RULE_FUNCTIONS.get(rule.id)
         if function is not None:
