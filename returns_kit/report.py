@@ -60,6 +60,11 @@ class FileReport:
         }
 
 
+#: The version of the JSON report (``Report.to_dict``, ``--format json``): the major number
+#: changes when a field is removed or changes meaning, the minor when a field is added.
+REPORT_VERSION = "1.0"
+
+
 @dataclass
 class Report:
     """What validation found in every file of a run."""
@@ -77,7 +82,11 @@ class Report:
         return 0 if self.valid else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "files": [report.to_dict() for report in self.files]}
+        return {
+            "version": REPORT_VERSION,
+            "valid": self.valid,
+            "files": [report.to_dict() for report in self.files],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)

@@ -99,7 +99,9 @@ def test_text_output_groups_by_file_and_sheet(capsys: pytest.CaptureFixture[str]
 def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["validate", str(INVALID), str(VALID), "--format", "json"], capsys)
     document = json.loads(out)
-    assert set(document) == {"valid", "files"}
+    # The format's version leads, so a reader can refuse a report it does not understand.
+    assert list(document) == ["version", "valid", "files"]
+    assert document["version"] == "1.0"
     assert document["valid"] is False
     first = document["files"][0]
     assert set(first) == {"path", "valid", "council_code", "period", "findings"}
