@@ -757,6 +757,31 @@ def _size(count: int) -> str:
 cli.add_command(collect_group)  # `returns collect ...`: the collection ledger
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), metavar="DIR")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--database-url",
+    metavar="URL",
+    help="The ledger's database (default: $RETURNS_DATABASE_URL, or SQLite in DIR).",
+)
+def serve(folder: Path, host: str, port: int, database_url: str | None) -> None:
+    """Serve the collection in DIR: councils submit and explain in a browser, the national
+    team reviews and builds the tables; a JSON API for machines (docs/api.md).
+
+    \b
+    Settings from the environment: RETURNS_SECRET_KEY (required off loopback),
+    RETURNS_ALLOWED_HOSTS, RETURNS_DATABASE_URL. See docs/deploying.md.
+    \b
+    Example:
+        returns serve pb-2013-14 --port 8000
+    """
+    from returns_kit.ledger.cli import serve_collection
+
+    serve_collection(folder, host, port, database_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; usage problems are one line on stderr and exit 2, never a traceback."""
     try:

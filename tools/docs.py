@@ -280,15 +280,17 @@ def cli_page() -> str:
     root = cli.make_context("returns", [], **width)
     lines += ["## returns", "", "```", cli.get_help(root), "```", ""]
     assert isinstance(cli, click.Group)
-    for name in sorted(cli.commands):
-        command = cli.commands[name]
-        ctx = command.make_context(name, [], parent=root, **width)
-        lines += [f"## returns {name}", "", "```", command.get_help(ctx), "```", ""]
-        # A group's commands (returns cache info, returns cache clear) get sections too.
-        for sub in sorted(getattr(command, "commands", {})):
-            child = command.commands[sub]  # type: ignore[attr-defined]
-            sub_ctx = child.make_context(sub, [], parent=ctx, **width)
-            lines += [f"## returns {name} {sub}", "", "```", child.get_help(sub_ctx), "```", ""]
+
+    def sections(group: click.Group, parent: click.Context, path: str) -> None:
+        # A group's commands (returns cache info, returns collect user add) get sections too.
+        for name in sorted(group.commands):
+            command = group.commands[name]
+            ctx = command.make_context(name, [], parent=parent, **width)
+            lines.extend([f"## {path} {name}", "", "```", command.get_help(ctx), "```", ""])
+            if isinstance(command, click.Group):
+                sections(command, ctx, f"{path} {name}")
+
+    sections(cli, root, "returns")
     return "\n".join(lines)
 
 

@@ -582,3 +582,107 @@ def aggregate_collection(
         )
 
     run(tuple(inputs.paths), annotate, recorded)
+
+
+@collect.group()
+def user() -> None:
+    """The collection's people: council submitters and approvers, national reviewers and
+    admins, and their API tokens (for `returns serve`)."""
+
+
+@user.command("add")
+@_collection_dir
+@click.option("--name", required=True, metavar="NAME", help="Their sign-in name, e.g. j.smith.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["submitter", "approver", "reviewer", "admin"]),
+    help="submitter or approver (of a council); reviewer or admin (national).",
+)
+@click.option("--council", metavar="CODE", help="Their council's GSS code (council roles).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+def user_add(
+    folder: Path,
+    database_url: str | None,
+    name: str,
+    role: str,
+    council: str | None,
+    password_stdin: bool,
+) -> None:
+    """Add a person to the collection in DIR, with a password (asked, not echoed).
+
+    \b
+    Example:
+        returns collect user add pb-2013-14 --name j.smith --role submitter --council E06000001
+    """
+    import sys
+
+    from returns_kit.ledger import people
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _problems():
+        ledger = _open(folder, database_url)
+        _say(people.add_person(ledger, name, role, council, password))
+
+
+@user.command("token")
+@_collection_dir
+@click.option("--name", required=True, metavar="NAME")
+def user_token(folder: Path, database_url: str | None, name: str) -> None:
+    """Print a new API token for NAME (shown once; only its SHA-256 is kept).
+
+    \b
+    Example:
+        curl -H "Authorization: Bearer $(returns collect user token pb --name ci)" ...
+    """
+    from returns_kit.ledger import people
+
+    with _problems():
+        ledger = _open(folder, database_url)
+        click.echo(people.new_token(ledger, name))
+
+
+@user.command("list")
+@_collection_dir
+def user_list(folder: Path, database_url: str | None) -> None:
+    """List the collection's people and roles."""
+    from returns_kit.ledger import people
+
+    with _problems():
+        ledger = _open(folder, database_url)
+        found = people.people(ledger)
+    if not found:
+        _say("No one yet: add people with `returns collect user add`.")
+    width = max(len(person.name) for person in found)
+    for person in found:
+        state = "" if person.active else " (inactive)"
+        _say(f"{person.name:<{width}}  {person.role:<9}  {person.council_code}{state}".rstrip())
+
+
+def serve_collection(folder: Path, host: str, port: int, database_url: str | None) -> None:
+    """``returns serve``: problems with the folder, database or settings are one line."""
+    from returns_kit.ledger.config import FILE
+
+    if not (folder / FILE).is_file():
+        raise click.UsageError(
+            f"{folder} is not a collection (no {FILE}); start one with `returns collect init`."
+        )
+    try:
+        from returns_kit.service.server import serve
+        from returns_kit.service.settings import ServeOptions
+    except ImportError as problem:
+        raise click.UsageError(
+            "serving needs the [collect] extra: pip install 'returns_kit[collect]'"
+        ) from problem
+    with _problems():
+        try:
+            serve(ServeOptions(folder, host, port, database_url), announce=_say)
+        except KeyboardInterrupt:
+            _say("Stopped.")

@@ -18,6 +18,16 @@ URL_VARIABLE = "RETURNS_DATABASE_URL"
 SQLITE_FILE = "ledger.sqlite3"
 ALIAS = "default"
 
+#: Every Django app a collection uses, in one list for the commands and the web service alike
+#: (Django is configured once per process, so the ledger commands cannot start with fewer apps
+#: than the service needs): the ledger, and Django's own users and sessions for its people.
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "returns_kit.ledger",
+]
+
 
 def database_settings(folder: Path, url: str | None) -> dict[str, Any]:
     """Django's DATABASES entry for the collection."""
@@ -66,6 +76,28 @@ def describe(settings: dict[str, Any]) -> str:
     return f"PostgreSQL {settings['NAME']} on {host}"
 
 
+def base_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The Django settings every collection process shares; the web service adds its own."""
+    return {
+        "INSTALLED_APPS": INSTALLED_APPS,
+        "DATABASES": {ALIAS: settings},
+        "USE_TZ": True,
+        "TIME_ZONE": "UTC",
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "LOGGING_CONFIG": None,
+        # PBKDF2, Django's default, without the optional hashers' dependencies
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.PBKDF2PasswordHasher"],
+        "AUTH_PASSWORD_VALIDATORS": [
+            {
+                "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+                "OPTIONS": {"min_length": 12},
+            },
+            {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+            {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+        ],
+    }
+
+
 def use(settings: dict[str, Any]) -> None:
     """Point Django's default database at ``settings``; set Django up on first use.
 
@@ -76,14 +108,7 @@ def use(settings: dict[str, Any]) -> None:
     from django.conf import settings as django_settings
 
     if not django_settings.configured:
-        django_settings.configure(
-            INSTALLED_APPS=["returns_kit.ledger"],
-            DATABASES={ALIAS: settings},
-            USE_TZ=True,
-            TIME_ZONE="UTC",
-            DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-            LOGGING_CONFIG=None,
-        )
+        django_settings.configure(**base_settings(settings))
         django.setup(set_prefix=False)  # no URLs here: importing django.urls costs 0.15 s
         return
     from django.db import connections
@@ -102,4 +127,4 @@ def migrate() -> None:
     """Apply any migration the database lacks (all of them for a new ledger)."""
     from django.core.management import call_command
 
-    call_command("migrate", "ledger", verbosity=0, interactive=False)
+    call_command("migrate", verbosity=0, interactive=False)

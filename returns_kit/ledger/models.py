@@ -184,3 +184,64 @@ class Judgement(models.Model):
     findings = models.JSONField()
     at = models.DateTimeField()
     seq = models.BigIntegerField()
+
+
+# ---------------------------------------------------------------------------------------------
+# People (the collection service): Django's own users hold names and password hashes; a
+# Person gives one of them a role in one collection and, for council roles, a council.
+
+
+class Person(models.Model):
+    """A user's role in a collection. Council roles (submitter, approver) see their council
+    only; national roles (reviewer, admin) see every council."""
+
+    SUBMITTER, APPROVER, REVIEWER, ADMIN = "submitter", "approver", "reviewer", "admin"
+    COUNCIL_ROLES = (SUBMITTER, APPROVER)
+    NATIONAL_ROLES = (REVIEWER, ADMIN)
+    ROLES = (*COUNCIL_ROLES, *NATIONAL_ROLES)
+
+    user = models.OneToOneField("auth.User", on_delete=models.PROTECT, related_name="person")
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="people")
+    role = models.CharField(max_length=20, choices=[(role, role) for role in ROLES])
+    #: the council's GSS code for council roles; empty for national roles
+    council_code = models.CharField(max_length=9, blank=True)
+
+    @property
+    def national(self) -> bool:
+        return self.role in self.NATIONAL_ROLES
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is kept: the token itself is shown
+    once, when made, so a copy of the database cannot be used to call the API."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    revoked = models.BooleanField(default=False)
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in, kept so that failures can be limited across every app process (the
+    service keeps no state outside the database)."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+
+class Build(models.Model):
+    """A run of the aggregate started from the service ("build the tables"): it runs in its
+    own process, which records how it ended here."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="builds")
+    by = models.CharField(max_length=200)
+    publish = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, default=QUEUED)
+    #: the output folder, relative to the collection folder
+    out = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)

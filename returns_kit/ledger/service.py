@@ -286,6 +286,10 @@ class Outcome:
     what: str
     refused: bool = False
     has_errors: bool = False
+    #: refused because the file names a council other than the sender's (or none at all)
+    not_theirs: bool = False
+    #: the file's validation report (``validate --format json``), recorded or not
+    report: dict[str, Any] | None = None
 
     def line(self) -> str:
         who = (
@@ -318,9 +322,17 @@ def _cache(ledger: Ledger) -> ResultCache:
 
 
 def submit(
-    ledger: Ledger, files: Sequence[Path], by: str = "", progress: Any = None
+    ledger: Ledger,
+    files: Sequence[Path],
+    by: str = "",
+    progress: Any = None,
+    council: str | None = None,
 ) -> SubmitResult:
-    """Store, validate and record each file, in the order given."""
+    """Store, validate and record each file, in the order given.
+
+    With ``council`` (a council's own person sending), a file whose About names another
+    council, or none that can be read, is refused and the refusal logged: a council cannot
+    put a return on another council's record."""
     from returns_kit.aggregate.batch import process_all
 
     stored: list[tuple[Path, str, str]] = []  # (original, relative stored path, sha256)
@@ -368,6 +380,7 @@ def submit(
                     at,
                     summaries,
                     rules_version,
+                    council,
                 )  # fmt: skip
             )
     return result
@@ -414,13 +427,31 @@ def _record(
     at: datetime,
     summaries: dict[str, Any],
     rules_version: str,
+    sender_council: str | None = None,
 ) -> Outcome:
     from returns_kit.ledger.models import Arrival, Submission
 
     report = item.report
     code, period, council_name = _key(ledger, report)
     outcome = Outcome(name, code, council_name, period, digest, "", "")
+    outcome.report = {**report.to_dict(), "path": name}
     where = {"council_code": code, "period": period}
+    if sender_council is not None and code != sender_council:
+        reason = (
+            f"the file names another council ({code}), not the sender's ({sender_council})"
+            if code
+            else "the file's council and period could not be read"
+        )
+        outcome.refused, outcome.not_theirs, outcome.verdict = True, True, "REFUSED"
+        outcome.has_errors = not report.valid
+        outcome.what = f"Not recorded as a submission: {reason}."
+        _log(
+            ledger,
+            "refused",
+            {"name": name, "sha256": digest, "by": by, **where, "reason": reason},
+            at,
+        )
+        return outcome
     if closed(ledger, at) and not _reopened(ledger, code, period):
         reason = f"the collection closed on {ledger.config.close}; the council was not reopened"
         outcome.refused, outcome.verdict = True, "REFUSED"
@@ -441,6 +472,7 @@ def _record(
         Arrival.objects.create(submission=existing, name=name, by=by, received_at=at, seq=seq)
         outcome.verdict = _verdict(existing.valid, existing.errors, existing.queries)
         outcome.has_errors = existing.errors > 0
+        outcome.report = existing.report
         outcome.what = (
             f"The same bytes were received on {stamp(existing.received_at)[:10]}: one "
             "submission, now listed under this name too."
@@ -453,6 +485,7 @@ def _record(
     report_json = report.to_dict()
     report_json["path"] = name
     report_json["findings"] = [f.to_dict() for f in findings]
+    outcome.report = report_json
     submitted_on = item.summary.submitted_on if item.summary is not None else None
     seq = _log(ledger, "submission", {"name": name, "sha256": digest, "by": by, **where}, at)
     row = Submission.objects.create(

@@ -1,0 +1,1 @@
+// Drag and drop onto the upload form: an enhancement; the file picker works without it.

@@ -1,0 +1,1 @@
+"""The service's views: thin shells over the ledger, one module per audience."""
