@@ -459,7 +459,9 @@ def aggregate(
 
     Reads every workbook under the PATHs (files or folders), validates each, and
     writes manifest, councils, regions, england, breakdowns, flags and findings
-    tables to --out, with report.html, one self-contained page of charts and tables.
+    tables to --out (and transitions and label_only where councils sent Clients
+    sheets; not with --publish), with report.html, one self-contained page of charts
+    and tables.
     Same bytes under several names are one return; a later submitted_on supersedes;
     lock files (~$...), hidden files and the --out folder are not read.
     Exit status: 0 when nothing needs a person, 1 when a return has errors or returns

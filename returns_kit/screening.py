@@ -58,6 +58,7 @@ def hb_scores(
     u: float = 0.5,
     a: float = 0.05,
     c: float = 4.0,
+    size: str | None = None,
 ) -> pl.DataFrame:
     """The Hidiroglou–Berthelot score of every unit's change from the previous period.
 
@@ -70,6 +71,8 @@ def hb_scores(
       (symmetric: halving scores as far below as doubling above);
     - effect ``E_i = s_i * max(x_i(t), x_i(t-1)) ** u``: the size effect, so a large
       council's change counts for more than a small one's (``0 <= u <= 1``; 0 ignores size);
+      with ``size`` naming a column, ``x`` in the size effect is that column instead of the
+      value (for a rate, the people it is a rate of: a rate's own level is not a size);
     - with ``E_Q1, E_M, E_Q3`` the quartiles of E (linear interpolation, R's default),
       ``d_Q1 = max(E_M - E_Q1, |a * E_M|)`` and ``d_Q3 = max(E_Q3 - E_M, |a * E_M|)``,
       the cut-offs are ``lower = E_M - c * d_Q1`` and ``upper = E_M + c * d_Q3``;
@@ -91,6 +94,16 @@ def hb_scores(
     keys = [*by, unit]
     group = [*by, PERIOD]
     pairs = _pairs(frame, keys, value).filter((pl.col("previous") > 0) & (pl.col("current") > 0))
+    if size is None:
+        sized = pl.max_horizontal("previous", "current")
+    else:
+        sizes = _pairs(frame, keys, size).select(
+            *keys,
+            PERIOD,
+            pl.max_horizontal("previous", "current").alias("_size"),
+        )
+        pairs = pairs.join(sizes, on=[*keys, PERIOD], how="left")
+        sized = pl.col("_size")
     ratio = pl.col("current") / pl.col("previous")
     median_ratio = pl.col("ratio").median().over(group)
     centred = (
@@ -98,7 +111,7 @@ def hb_scores(
         .then(1 - pl.col("median_ratio") / pl.col("ratio"))
         .otherwise(pl.col("ratio") / pl.col("median_ratio") - 1)
     )
-    size = pl.max_horizontal("previous", "current").cast(pl.Float64).pow(u)
+    weight = sized.cast(pl.Float64).pow(u)
 
     def quartile(q: float) -> pl.Expr:
         return pl.col("effect").quantile(q, interpolation="linear").over(group)
@@ -108,7 +121,7 @@ def hb_scores(
         pairs.with_columns(ratio.alias("ratio"))
         .with_columns(median_ratio.alias("median_ratio"))
         .with_columns(centred.alias("centred"))
-        .with_columns((pl.col("centred") * size).alias("effect"))
+        .with_columns((pl.col("centred") * weight).alias("effect"))
         .with_columns(
             quartile(0.25).alias("e_q1"),
             quartile(0.5).alias("e_median"),

@@ -41,6 +41,20 @@ class Thresholds:
     people_total_change_max: float = 0.25
     #: P005: periods whose figures are not comparable with the period before
     series_breaks: tuple[str, ...] = ("2014-15", "2024-25")
+    #: P010: Hidiroglou-Berthelot C, quartile distances from the median to the cut-offs
+    hb_c: float = 7.0
+    #: P010: Hidiroglou-Berthelot U, the size effect's exponent (0 ignores council size)
+    hb_u: float = 0.5
+    #: P010: Hidiroglou-Berthelot A, the least quartile distance, a share of the median effect
+    hb_a: float = 0.05
+    #: P011: a count changed by at least this factor (2: doubled or halved)
+    count_move_ratio: float = 2.0
+    #: P011: while the related count moved the other way by at least this factor
+    count_related_ratio: float = 1.25
+    #: P011, P012: counts whose larger value is below this are not screened (noise)
+    count_screen_min: int = 50
+    #: P012: a count at least this factor away from the council's own previous years
+    out_of_line_ratio: float = 2.0
 
 
 #: Thresholds that are shares or rates: 0.15 means 15%, or 15 points of a rate.
@@ -53,8 +67,11 @@ SHARES = frozenset(
         "block_share_stable",
         "relabel_cost_tolerance",
         "people_total_change_max",
+        "hb_a",
     }
 )
+#: Thresholds that are factors, more than 1 (2 means doubled or halved).
+FACTORS = frozenset({"count_move_ratio", "out_of_line_ratio"})
 
 
 def load_thresholds(path: Path | None) -> Thresholds:
@@ -140,6 +157,12 @@ def _checked(name: str, value: Any, default: Any, source: str) -> Any:
         raise ConfigError(f"{where} must be a number, e.g. {default}")
     if name in SHARES and not 0 <= value <= 1:
         raise ConfigError(f"{where} is a share, between 0 and 1 (0.15 means 15%)")
+    if name == "hb_u" and not 0 <= value <= 1:
+        raise ConfigError(f"{where} is an exponent between 0 and 1 (0 ignores council size)")
+    if name in FACTORS and not value > 1:
+        raise ConfigError(f"{where} is a factor, more than 1 (2 means doubled or halved)")
+    if name == "count_related_ratio" and not value >= 1:
+        raise ConfigError(f"{where} is a factor, at least 1 (1.25 means a quarter up)")
     if value < 0 or value == float("inf"):
         raise ConfigError(f"{where} must be a finite number, not negative")
     return float(value)

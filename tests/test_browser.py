@@ -163,14 +163,19 @@ def test_aggregate_page_renders_clean(browser: Any, national_run: dict[str, obje
         clean(seen)
         page = seen.page
         charts = drawn_charts(page)
-        # Three trends (the nominal rate has too few councils for a line), two spreads, two
-        # flagged councils.
-        assert len(charts) == 7
+        # Three trends (the nominal rate has too few councils for a line), two spreads, four
+        # change funnels, the label-only funnel, two flagged councils.
+        assert len(charts) == 12
         assert all(c["width"] > 200 and c["height"] > 100 and c["shapes"] > 10 for c in charts)
         assert table_rows(page, "#england-table") == 4
         assert table_rows(page, "#coverage-table") == 4
         assert page.locator("article.flag").count() == 2
         assert page.locator(".spread-table").count() == 2
+        # A table for each pair of periods with councils followed; Somerset's letter named.
+        tables: dict[str, Any] = national_run["tables"]  # type: ignore[assignment]
+        followed = tables["label_only"]["period"].n_unique()
+        assert followed >= 1 and page.locator("table.label-only").count() == followed
+        assert "Somerset" in page.locator("#change-pb_rate-2013-14").inner_text()
 
 
 #: What a reader sees of a page's layout, measured in the browser.
@@ -240,9 +245,9 @@ def test_aggregate_page_fits_the_screen(
         page = seen.page
         found = layout(page)
         assert_fits(found)
-        # Each trend and spread chart has its key beside it, not above all of them.
+        # Each trend, spread and funnel chart has its key beside it, not above all of them.
         keyed = page.locator(".figure.keyed").count()
-        assert keyed == 5 and found["keysNotBeside"] == [] if width == 1280 else keyed == 5
+        assert keyed == 10 and found["keysNotBeside"] == [] if width == 1280 else keyed == 10
         # Regions can be told apart without colour: each region's line has its own marker.
         shapes = page.eval_on_selector(
             "#trend-pb_rate svg",
@@ -254,6 +259,8 @@ def test_aggregate_page_fits_the_screen(
             ("#trend-pb_rate", "trend"),
             ("#england-table", "england-table"),
             ("#flag-E10000027-2013-14", "flag-somerset"),
+            ("#change-pb_rate-2013-14", "funnel-pb-change"),
+            ("#transitions", "transitions"),
         ):
             page.locator(selector).screenshot(
                 path=str(SCREENSHOTS / f"aggregate-{name}-{width}.png")

@@ -213,12 +213,21 @@ def test_report_is_written_beside_the_tables(national_run: dict[str, object]) ->
     page = national_page(national_run)
     found = probe(page)
     # Three trends (the nominal rate's 2 councils of 152 draw no national line), two
-    # spreads, and one chart for each council and period with a flag that is not a notice.
+    # spreads, four change funnels (personal budget and choice rates, 2011-12 to 2012-13
+    # and 2012-13 to 2013-14: none across the 2014-15 series break), a label-only funnel
+    # for each period where councils with Clients moved people between budget types, and
+    # one chart for each council and period with a flag that is not a notice.
     tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
     flagged = tables["flags"].filter(pl.col("severity") != "info")
     cards = flagged.select("council_code", "period").unique().height
-    assert found.count("article", class_="flag") == cards == 2
-    assert found.count("svg", class_="chart") == 3 + 2 + cards
+    moved = tables["label_only"].filter(pl.col("moves") > 0)["period"].n_unique()
+    assert moved >= 1  # Somerset's letter, 2012-13 to 2013-14
+    # Somerset and Leeds in 2013-14 (the planted changes), and ten council-periods whose
+    # change the Hidiroglou-Berthelot screen finds out of line with the period (P010 only).
+    assert found.count("article", class_="flag") == cards == 12
+    p010_only = flagged.group_by("council_code", "period").agg(pl.col("rule").unique())
+    assert p010_only.filter(pl.col("rule").list.len() > 1).height == 2
+    assert found.count("svg", class_="chart") == 3 + 2 + 4 + moved + cards
     fetches_nothing(page)
 
 
@@ -270,7 +279,9 @@ def test_a_flag_card_shows_every_finding_of_its_return_and_the_adjusted_rate(
     findings = tables["findings"].filter(
         (pl.col("council_code") == "E10000027") & (pl.col("period") == "2013-14")
     )
-    assert sorted(findings["rule"]) == ["C007", "P001", "P002", "P003"]
+    # With the pair rules, the screens of the period: P010 on its personal budget rate, and
+    # P012 on its council-managed budgets, far from its own earlier years.
+    assert sorted(findings["rule"]) == ["C007", "P001", "P002", "P003", "P010", "P012"]
     for message in findings["message"]:
         assert " ".join(message.split()) in text
     evidence = dict(

@@ -47,11 +47,17 @@ def rules_page() -> str:
         if function is not None:
             where = f"`{function.__module__}.{function.__name__}`"
         else:
-            where = _STAGE.get(rule.id[0], "not yet implemented")
+            where = _AGGREGATE_ONLY.get(rule.id) or _STAGE.get(rule.id[0], "not yet implemented")
         lines.append(f"- **{rule.id}** {rule.name}: {where}")
     return "\n".join(lines) + "\n"
 
 
+#: The screens of the period: in the aggregate, never in validate --previous.
+_AGGREGATE_ONLY = {
+    rule: "the aggregate's screens of the period (`returns_kit.aggregate.screens`, statistics "
+    "in `returns_kit.screening`), run by `aggregate` only"
+    for rule in ("P010", "P011", "P012")
+}
 _STAGE = {
     "F": "reading the workbook (`returns_kit.workbook`)",
     "V": "compiled schema checks (`returns_kit.compile`)",
@@ -368,8 +374,8 @@ def output_formats_page() -> str:
             "other severities;",
             "    - `evidence`: an object of the numbers behind the finding (for example "
             "`people_total` and `sum_of_budget_types` for B003), or null. B003, C003, C004, "
-            "C007, S003-S005, P001-P006 and X001 give it; the other rules' figures (a row "
-            "number, a limit) are in their message only.",
+            "C007, S003-S005, P001-P006, P010-P012 and X001 give it; the other rules' figures "
+            "(a row number, a limit) are in their message only.",
             "",
             "Any field that does not apply is null. Values from identifier columns (client_ref, "
             "provider_ref) and values that look like an NHS number, email address or postcode "
@@ -531,6 +537,15 @@ def _report_section() -> list[str]:
         "period, coloured and shaped by region, with the median council, for: "
         + "; ".join(title for _, title in SPREADS)
         + ". Each with a table of the lowest, median and highest council and the range.",
+        "- Changes against the funnel: for each pair of consecutive periods (none across a "
+        "series break), every council's change in the personal budget rate and in the choice "
+        "rate against its size, with the change of all councils together and 95% and 99.8% "
+        "control limits allowing for over-dispersion (docs/funnels.md); councils outside the "
+        "99.8% limits are named on the chart and listed with their flags.",
+        "- Client-level transitions: where councils sent Clients sheets in consecutive periods, "
+        "a funnel of their label-only share of budget-type moves, the label_only table's rows, "
+        "and each council's matrix of people by budget type before and after. Not in a "
+        "published release.",
         "- Flags: one card per council and period with a flag that is not a notice, listing "
         "each flag's rule, whether the council explained it, and its message; the evidence ("
         + "; ".join(label for _, label, _ in EVIDENCE)
@@ -564,8 +579,10 @@ def configuration_page() -> str:
         "Every value is checked, and a bad one is one line naming the key and the value, exit 2: "
         "shares and rates (`nominal_share_max`, `pb_rate_jump`, `choice_rate_stable`, "
         "`service_shift_max`, `block_share_stable`, `relabel_cost_tolerance`, "
-        "`people_total_change_max`) must lie within 0 to 1 (0.15 means 15%, or 15 points of a "
-        "rate); counts must be whole numbers; money must be a number, not negative, with "
+        "`people_total_change_max`, `hb_a`) must lie within 0 to 1 (0.15 means 15%, or 15 points "
+        "of a rate); `hb_u` is an exponent within 0 to 1; the factors `count_move_ratio` and "
+        "`out_of_line_ratio` must be more than 1, `count_related_ratio` at least 1; counts must "
+        "be whole numbers; money must be a number, not negative, with "
         "`spend_per_person_min` at most `spend_per_person_max`; `series_breaks` must be a list "
         "of periods written 2014-15. An unknown key is refused with the nearest valid one. "
         "The cache of `aggregate` is keyed by the thresholds, so changing them revalidates "

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from returns_kit.aggregate.review import EXPLAINED, SUSPICION
+
+
+def _weights() -> str:
+    """The review list's rule weights, as its column description gives them."""
+    return ", ".join(f"{weight:g} {rule}" for rule, weight in SUSPICION.items())
+
+
 TABLES = {
     "manifest": "One row per submission (a file's content, listed once under every name it "
     "was found under), one row per file or folder not read (skipped, with why), and one row "
@@ -14,9 +22,20 @@ TABLES = {
     "england": "One row per period for England, from the included councils' summed counts.",
     "breakdowns": "Counts and rates by period, geography level (council, region, england), "
     "age band and support reason, with ALL margins; one row per combination.",
-    "flags": "One row per period-to-period finding (P001-P006) per council, with its evidence "
-    "and how the council's change in personal budget rate ranks in that period.",
+    "flags": "One row per period-to-period finding per council: the pair rules P001-P006 and "
+    "the aggregate's screens of the period P010-P012, with their evidence, how the council's "
+    "change in personal budget rate ranks in that period, and the council-period's place in "
+    "the review list (review_rank 1 = look first; its score is suspicion x impact, with both "
+    "parts as columns).",
     "findings": "Every finding of every input file, and the period-to-period findings.",
+    "transitions": "Where a council's returns for two consecutive periods both have a Clients "
+    "sheet: the people present in both, by budget type before and after (every one of the 36 "
+    "pairs, zeros too), and how many of those who changed type kept the same support. Counts "
+    "only, never a client reference; not written with --publish (no disclosure control yet).",
+    "label_only": "One row per council and period in transitions: its moves between budget "
+    "types, the share that were label-only, and funnel limits for that share around the "
+    "rate of all councils followed in the period, with over-dispersion (Spiegelhalter 2005; "
+    "see docs/funnels.md). Not written with --publish.",
 }
 
 COLUMNS = {
@@ -91,11 +110,67 @@ COLUMNS = {
     "period (1 = largest rise)",
     "councils_compared": "councils with a comparison that period",
     "pb_change_robust_z": "(change - median change) / (1.4826 x median absolute deviation)",
+    "measure": "P010-P012: the measure screened (pb_rate, choice_rate, dp_rate, people_total, "
+    "direct_payments, direct_payments/18-64, direct_payments/65+, council_managed, home_care: "
+    "people in HOME_CARE Services rows not bought by direct payment); also the finding's scope",
+    "value_before": "P010, P011: the measure in the previous period; P012: the council's own "
+    "reference (the median of its earlier periods, or for a spike the count two periods back)",
+    "value_after": "P010-P012: the measure in this period",
+    "score": "P010: the Hidiroglou-Berthelot effect (the centred ratio of after to before, "
+    "times the council's size to the power hb_u; size is people_total for the rates); "
+    "P011, P012: the factor of the change (2 = doubled or halved)",
+    "lower": "P010: the lower cut-off, median effect less hb_c times the lower quartile distance",
+    "upper": "P010: the upper cut-off, median effect plus hb_c times the upper quartile distance",
+    "related_measure": "P011: the related count that moved the other way",
+    "related_before": "P011: the related count in the previous period",
+    "related_after": "P011: the related count in this period",
+    "review_rank": "the council-period's place in its period's review list, 1 = look first: by "
+    "review_score, then review_suspicion, then review_people_moved, then council code; blank "
+    "for notices (P005, P006) with no query",
+    "review_score": "review_suspicion x review_impact",
+    "review_suspicion": "how unexplained the change is: 1 - product(1 - w) over the "
+    f"council-period's query rules, w = {_weights()}, {EXPLAINED:g} of that where the "
+    "Explanations sheet answers the query",
+    "review_impact": "the mean of review_impact_national and review_impact_regional",
+    "review_impact_national": "review_people_moved over England's people_total in the period: "
+    "about how much of the national rates the council alone moves",
+    "review_impact_regional": "review_people_moved over the council's region's people_total "
+    "in the period",
+    "review_people_moved": "the larger of the council's change in people with a personal "
+    "budget and its change in people_total since the previous period",
     "message": "the finding's message",
     "sheet": "the sheet of the finding",
     "cell": "the A1 cell of the finding",
     "row": "the sheet row of the finding",
     "column": "the column or About field of the finding",
     "scope": "the finding's scope, e.g. 65+/MEMORY_COGNITION",
-    "evidence": "the numbers behind the finding, as JSON",
+    "evidence": "the numbers behind the finding, as JSON (P012's holds the council's series "
+    "by period)",
+    "period_before": "the earlier of the two periods compared, YYYY-YY",
+    "budget_type_before": "the client's budget type in period_before, as the Clients sheet "
+    "codes it",
+    "budget_type_after": "the client's budget type in period",
+    "people": "people present in both periods' Clients sheets (by client_ref) with these "
+    "budget types",
+    "label_only": "of those people, how many kept the same services, arrangements, providers "
+    "and weekly cost within relabel_cost_tolerance (as P003 counts them); blank where the "
+    "budget type did not change",
+    "people_followed": "people present in both periods' Clients sheets",
+    "moves": "people followed whose budget type changed",
+    "label_only_moves": "moves with the same services, arrangements, providers and weekly cost "
+    "within relabel_cost_tolerance: a new name for the same support",
+    "label_only_rate": "label_only_moves over moves",
+    "target_rate": "label-only moves over moves of every council in the period: the funnel's "
+    "centre",
+    "lower_95": "lower 95% funnel limit for the council's label_only_rate (target_rate - 1.96 "
+    "x sqrt(s^2 + tau^2), s^2 = target_rate (1 - target_rate) / moves; held within 0 to 1)",
+    "upper_95": "upper 95% funnel limit",
+    "lower_998": "lower 99.8% funnel limit (3.09 instead of 1.96)",
+    "upper_998": "upper 99.8% funnel limit",
+    "outside_95": "label_only_rate outside the 95% limits",
+    "outside_998": "label_only_rate outside the 99.8% limits",
+    "overdispersion_phi": "the period's over-dispersion: mean squared z-score, winsorised at "
+    "10% each end",
+    "overdispersion_tau2": "the period's additive random-effect variance (0 unless "
+    "at least 10 councils and phi x councils > councils - 1)",
 }

@@ -4,18 +4,26 @@ A council's series continues through a one-to-one successor (Somerset E10000027 
 E06000066). Each flag carries the rates before and after, the change in choice
 rate, the service shift, the block-contract share before and after, relabelled
 clients where Clients exist, and how the council's change ranks in that period.
+The screens of the period (P010-P012, :mod:`returns_kit.aggregate.screens`) join the pair
+rules' flags with their own evidence, and every flagged council-period gets its place in
+the review list (:mod:`returns_kit.aggregate.review`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
 from returns_kit.aggregate.manifest import Selection
+from returns_kit.aggregate.review import IMPACT_SCHEMA, REVIEW_SCHEMA, review
+from returns_kit.aggregate.screens import screen_returns
 from returns_kit.collection import Choice
 from returns_kit.findings import Finding
+from returns_kit.measures import PERSONAL_BUDGETS
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.rules.catalogue import RULES
@@ -49,7 +57,18 @@ FLAG_SCHEMA = {
     "pb_change_rank": pl.Int64,
     "councils_compared": pl.Int64,
     "pb_change_robust_z": pl.Float64,
+    "measure": pl.String,
+    "value_before": pl.Float64,
+    "value_after": pl.Float64,
+    "score": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
+    "related_measure": pl.String,
+    "related_before": pl.Float64,
+    "related_after": pl.Float64,
+    **REVIEW_SCHEMA,
     "message": pl.String,
+    "evidence": pl.String,
 }
 
 
@@ -96,6 +115,13 @@ def period_results(
             findings = [broken or _no_previous(selection.choices.get(previous_key), before_period)]
         if findings:
             found[key] = mark_explained(findings, item.explanations)
+    summaries = {
+        key: item.summary for key, item in selection.included.items() if item.summary is not None
+    }
+    screened = screen_returns(summaries, reference, thresholds, compared)
+    for key, findings in sorted(screened.items()):
+        marked = mark_explained(findings, selection.included[key].explanations)
+        found[key] = [*found.get(key, []), *marked]
     return PeriodResults(found, _flag_table(selection.included, found, compared, reference))
 
 
@@ -164,12 +190,100 @@ def _flag_table(
                     "pb_change_rank": rank.get("pb_change_rank"),
                     "councils_compared": rank.get("councils_compared"),
                     "pb_change_robust_z": rank.get("pb_change_robust_z"),
+                    **_screened(item),
                     "message": item.message,
+                    "evidence": json.dumps(item.evidence, sort_keys=True)
+                    if item.evidence is not None
+                    else None,
                 }
             )
-    frame = pl.DataFrame(rows, schema=FLAG_SCHEMA).sort("period", "council_code", "rule")
+    unranked = {name: dtype for name, dtype in FLAG_SCHEMA.items() if name not in REVIEW_SCHEMA}
+    frame = pl.DataFrame(rows, schema=unranked)
+    ranked = review(frame, _impact(included, compared, reference))
+    frame = (
+        frame.join(ranked, on=["council_code", "period"], how="left")
+        .select(list(FLAG_SCHEMA))
+        .sort("period", "council_code", "rule", "measure", nulls_last=False)
+    )
     floats = [name for name, dtype in FLAG_SCHEMA.items() if dtype == pl.Float64]
     return frame.with_columns(pl.col(floats).round(6))
+
+
+#: Of each screen, the evidence keys its flag columns show: measure, before, after, score,
+#: lower and upper cut-offs, related measure and its before and after.
+SCREEN_COLUMNS = {
+    "P010": ("measure", "previous", "current", "score", "lower", "upper", None, None, None),
+    "P011": (
+        "measure",
+        "previous",
+        "current",
+        "factor",
+        None,
+        None,
+        "related",
+        "related_previous",
+        "related_current",
+    ),
+    "P012": ("measure", "reference", "current", "factor", None, None, None, None, None),
+}
+_SCREEN_NAMES = (
+    "measure",
+    "value_before",
+    "value_after",
+    "score",
+    "lower",
+    "upper",
+    "related_measure",
+    "related_before",
+    "related_after",
+)
+
+
+def _screened(item: Finding) -> dict[str, Any]:
+    """A screen's flag columns from its evidence (numbers as data, never read from text)."""
+    keys = SCREEN_COLUMNS.get(item.rule)
+    evidence = item.evidence or {}
+    if keys is None:
+        return dict.fromkeys(_SCREEN_NAMES)
+    return {
+        name: (evidence.get(key) if key is not None else None)
+        for name, key in zip(_SCREEN_NAMES, keys, strict=True)
+    }
+
+
+def _impact(
+    included: dict[tuple[str, str], Processed],
+    compared: dict[tuple[str, str], Comparison],
+    reference: Reference,
+) -> pl.DataFrame:
+    """Each compared council-period's people moved, and England's and its region's people."""
+    national: dict[str, int] = {}
+    regional: dict[tuple[str, str], int] = {}
+    for (code, period), item in included.items():
+        if item.summary is None:
+            continue
+        people = item.summary.counts["people_total"]
+        region = reference.councils[code].region_code
+        national[period] = national.get(period, 0) + people
+        regional[(region, period)] = regional.get((region, period), 0) + people
+    rows = []
+    for (code, period), comparison in compared.items():
+        before, after = comparison.before.counts, comparison.after.counts
+        holders = sum(after[name] for name in PERSONAL_BUDGETS) - sum(
+            before[name] for name in PERSONAL_BUDGETS
+        )
+        total = after["people_total"] - before["people_total"]
+        region = reference.councils[code].region_code
+        rows.append(
+            {
+                "council_code": code,
+                "period": period,
+                "people_moved": max(abs(holders), abs(total)),
+                "national_people": national.get(period),
+                "regional_people": regional.get((region, period)),
+            }
+        )
+    return pl.DataFrame(rows, schema=IMPACT_SCHEMA)
 
 
 #: Of each flag rule, the columns its message quotes: the message is published only where
@@ -180,7 +294,14 @@ MESSAGE_QUOTES = {
     "P002": ("pb_rate_before", "pb_rate_after", "choice_rate_change", "service_shift"),
     "P003": ("relabelled_clients",),
     "P004": ("people_total_before", "people_total_after"),
+    "P010": ("value_before", "value_after"),
+    # The screens of counts quote counts the release does not publish as such (home care
+    # comes from the Services sheet; direct payments by age band are protected cells).
+    "P011": ("value_before", "value_after", "related_before", "related_after"),
+    "P012": ("value_before", "value_after"),
 }
+#: P010's measures as the published council table has them.
+PUBLISHED_MEASURES = frozenset({"pb_rate", "choice_rate", "dp_rate", "people_total"})
 
 
 #: a flag's message in a published release where it would quote what is not published
@@ -192,7 +313,11 @@ def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFra
     counts they come from are not published in ``councils`` (the published council table).
 
     The service shift comes from service counts no table publishes, so it is left out; a
-    relabelled-client count of 1 to 4 is blanked like any other count.
+    relabelled-client count of 1 to 4 is blanked like any other count. A screen's values,
+    score and cut-offs are shown only for P010 on a measure the council table publishes in
+    both periods (P011 and P012 quote counts it does not); the review list's impact and
+    score only where the council's counts they come from are published; the evidence JSON
+    never (the columns carry what may be shown).
     """
     from returns_kit.reference import load_reference
 
@@ -221,6 +346,27 @@ def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFra
             out["pb_change_rank"] = None
             out["pb_change_robust_z"] = None
         out["service_shift"] = None
+        measure = row["measure"]
+        shown_measure = (
+            row["rule"] == "P010"
+            and measure in PUBLISHED_MEASURES
+            and before.get(measure) is not None
+            and after.get(measure) is not None
+        )
+        if not shown_measure:
+            for column in ("value_before", "value_after", "score", "lower", "upper"):
+                out[column] = None
+            out["related_before"] = out["related_after"] = None
+        counts_shown = all(
+            side.get(name) is not None
+            for side in (before, after)
+            for name in ("people_total", "pb_rate")
+        )
+        if not counts_shown:
+            for column in ("review_score", "review_impact", "review_people_moved"):
+                out[column] = None
+            out["review_impact_national"] = out["review_impact_regional"] = None
+        out["evidence"] = None
         if out["relabelled_clients"] is not None and 1 <= out["relabelled_clients"] <= 4:
             out["relabelled_clients"] = None
         quoted = MESSAGE_QUOTES.get(row["rule"], ())

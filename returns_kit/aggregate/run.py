@@ -169,6 +169,11 @@ def aggregate(
         "flags": results.flags,
         "findings": findings_table(processed, results.findings, selection),
     }
+    if not options.publish:
+        # Client-level counts have no disclosure control yet: not in a published release.
+        from returns_kit.transitions import transition_tables
+
+        tables.update(transition_tables(selection, reference, options.thresholds))
     if options.publish:
         from returns_kit.aggregate.publish import publishable
 

@@ -250,8 +250,14 @@ def _sweep(out: Path) -> None:
 
 
 def is_rate(column: str) -> bool:
-    """Columns shown as percentages in tables.xlsx."""
-    return column.endswith(("_rate", "_share", "_before", "_after", "_min", "_median", "_max"))
+    """Columns shown as percentages in tables.xlsx (``_95`` and ``_998``: label_only's funnel
+    limits of a rate). The screens' values (value_before, related_after, ...) are rates for
+    some measures and counts for others: shown as stored."""
+    if column.startswith(("value_", "related_")):
+        return False
+    return column.endswith(
+        ("_rate", "_share", "_before", "_after", "_min", "_median", "_max", "_95", "_998")
+    )
 
 
 def is_points(column: str) -> bool:

@@ -27,7 +27,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "regions": ("period", "region_code"),
     "england": ("period",),
     "breakdowns": BREAKDOWN_KEY,
-    "flags": ("period", "council_code", "rule"),
+    # A screen (P010-P012) flags a council-period once per measure.
+    "flags": ("period", "council_code", "rule", "measure"),
 }
 #: The counts that add up from councils to regions and from regions to England.
 RECONCILED = (*COUNTS, "service_people", "block_contract_people")

@@ -23,6 +23,7 @@ from returns_kit.html.charts import (
     spread_chart,
 )
 from returns_kit.html.render import chart, render
+from returns_kit.html.transitions_page import transitions_context
 from returns_kit.rules.catalogue import RULES
 
 #: The rates drawn over time, with their headings; nominal_rate only where returns had Clients.
@@ -446,6 +447,45 @@ def _flags(
     return cards, notice_rows
 
 
+#: How many council-periods of each period the review list at the top of the page shows.
+REVIEW_ROWS = 15
+
+
+def _review_list(tables: dict[str, pl.DataFrame]) -> list[dict[str, Any]]:
+    """Each period's review list, latest period first: its top REVIEW_ROWS council-periods
+    by review_rank, each with the rules it raised and the parts of its score."""
+    flags = tables["flags"]
+    if "review_rank" not in flags.columns:
+        return []
+    ranked = flags.filter(pl.col("review_rank").is_not_null())
+    out = []
+    for period in sorted(set(ranked["period"].to_list()), reverse=True):
+        rows = ranked.filter(pl.col("period") == period).sort("review_rank", "rule", "measure")
+        by_key: dict[str, dict[str, Any]] = {}
+        for row in rows.iter_rows(named=True):
+            code = row["council_code"]
+            entry = by_key.setdefault(
+                code,
+                {
+                    "rank": row["review_rank"],
+                    "council_code": code,
+                    "council_name": row["council_name"] or code,
+                    "anchor": f"flag-{code}-{period}",
+                    "rules": [],
+                    "score": row["review_score"],
+                    "suspicion": row["review_suspicion"],
+                    "people_moved": row["review_people_moved"],
+                    "impact_national": row["review_impact_national"],
+                    "impact_regional": row["review_impact_regional"],
+                },
+            )
+            rule = row["rule"] + (f" {row['measure']}" if row.get("measure") else "")
+            entry["rules"].append({"rule": rule, "explained": bool(row["explained"])})
+        listed = sorted(by_key.values(), key=lambda entry: entry["rank"])
+        out.append({"period": period, "total": len(listed), "rows": listed[:REVIEW_ROWS]})
+    return out
+
+
 def _notice_reason(message: str) -> str:
     """A notice's reason without its council: the text after the first colon."""
     return message.split(": ", 1)[1] if ": " in message else message
@@ -524,7 +564,10 @@ def aggregate_page(tables: dict[str, pl.DataFrame], *, series_breaks: Sequence[s
         "nominal": _nominal_coverage(tables, periods),
         "spreads": _spreads(tables, periods, regions, breaks) if periods else [],
         "flag_cards": cards,
+        "review": _review_list(tables),
+        "review_rows": REVIEW_ROWS,
         "notices": notices,
         "coverage": _coverage(tables, periods),
+        "transitions": transitions_context(tables, periods, breaks),
     }
     return render("aggregate.html.j2", **context)

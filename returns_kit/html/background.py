@@ -19,8 +19,17 @@ from typing import Any
 import polars as pl
 
 #: The tables the page is drawn from (the breakdowns are not shown; the findings are, on the
-#: flagged councils' cards, when the run has them).
-PAGE_TABLES = ("manifest", "councils", "regions", "england", "flags", "findings")
+#: flagged councils' cards, and the client-level transitions, when the run has them).
+PAGE_TABLES = (
+    "manifest",
+    "councils",
+    "regions",
+    "england",
+    "flags",
+    "findings",
+    "transitions",
+    "label_only",
+)
 
 
 class ReportError(Exception):

@@ -23,7 +23,7 @@ from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 #: Settings for every chart, applied only while it is drawn (the caller's matplotlib is left
 #: as it was).
@@ -307,3 +307,121 @@ def to_svg(figure: Figure, title: str) -> str:
     )
     opening_end = svg.index(">") + 1
     return f"{svg[:opening_end]}<title>{html.escape(title)}</title>{svg[opening_end:]}"
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    """One council in a funnel chart: its size (the x), its value, how far out it is."""
+
+    size: float
+    value: float
+    #: 0 inside the 95% limits, 1 outside them, 2 outside the 99.8% limits too
+    outside: int
+    #: drawn beside the point (the flagged councils); None: not labelled
+    label: str | None = None
+
+
+#: Where a flagged council's name goes, in points from it: the four corners in turn.
+LABEL_OFFSETS = ((4, 3), (4, -4), (-4, 3), (-4, -4))
+#: A funnel's points by how far out they are: colour, marker and size, never colour alone.
+FUNNEL_POINTS = (
+    ("#7F7F7F", "o", 10),
+    ("#E69F00", "^", 22),
+    ("#B00020", "D", 22),
+)
+
+
+def funnel_chart(
+    title: str,
+    points: Sequence[FunnelPoint],
+    target: float,
+    curves: Sequence[tuple[float, float, float, float, float]],
+    *,
+    x_label: str,
+    change: bool = False,
+    size: tuple[float, float] = (6.4, 3.6),
+) -> str:
+    """Councils as points against their size, the target as a black line, the 95% limits
+    dashed and the 99.8% limits solid; ``curves`` are rows of (size, lower 95%, upper 95%,
+    lower 99.8%, upper 99.8%), ascending in size. ``change``: the values are changes
+    between two rates (an axis in points), else rates (an axis in per cent)."""
+    with _style():
+        figure = Figure(figsize=size)
+        axes = figure.add_subplot()
+        axes.grid(True, axis="both")
+        xs = [row[0] for row in curves]
+        for column, style in ((1, "--"), (2, "--"), (3, "-"), (4, "-")):
+            axes.plot(
+                xs, [row[column] for row in curves], color="#555555", linewidth=0.9, linestyle=style
+            )
+        if xs:
+            axes.hlines(target, xs[0], xs[-1], color=ENGLAND_COLOUR, linewidth=1.4)
+        for level, (colour, marker, area) in enumerate(FUNNEL_POINTS):
+            mine = [point for point in points if point.outside == level]
+            if mine:
+                axes.scatter(
+                    [point.size for point in mine],
+                    [point.value for point in mine],
+                    s=area,
+                    color=colour,
+                    marker=marker,
+                    linewidths=0,
+                    zorder=3,
+                )
+        labelled = sorted(
+            ((p.label, p) for p in points if p.label is not None), key=lambda item: item[1].size
+        )
+        for index, (label, point) in enumerate(labelled):
+            # Neighbours in size take turns at the four corners of their points, so that the
+            # names of councils close together overlap less.
+            dx, dy = LABEL_OFFSETS[index % len(LABEL_OFFSETS)]
+            axes.annotate(
+                label,
+                (point.size, point.value),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="left" if dx > 0 else "right",
+                va="bottom" if dy > 0 else "top",
+                fontsize=8,
+                color="#1b1b1b",
+            )
+        sizes = [point.size for point in points] + xs
+        if sizes and max(sizes) > 20 * max(min(sizes), 1e-9):
+            axes.set_xscale("log")
+            # 1, 2 and 5 in each decade, labelled: a funnel's councils span one or two.
+            axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            axes.xaxis.set_minor_formatter(NullFormatter())
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axes.set_xlabel(x_label)
+        # Steps of 1, 2 or 5 (points or per cent): a tick never falls between two labels.
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+        if change:
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * 100:+.0f}"))
+            axes.set_ylabel("change (points)")
+        else:
+            axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
+        # The y range takes in every point and the limits where most councils are: the limits
+        # of the smallest few councils (two islands of 50 people) are let run off the chart.
+        ordered = sorted(point.size for point in points)
+        from_size = ordered[len(ordered) // 4] if ordered else 0.0
+        values = [point.value for point in points] + [
+            row[c] for row in curves if row[0] >= from_size for c in (3, 4)
+        ]
+        if values:
+            low, high = min(values), max(values)
+            pad = max(high - low, 0.01) * 0.1
+            low, high = low - pad, high + pad
+            if not change:  # a rate: a little room past 0% and 100% for the markers
+                low, high = max(low, -0.03), min(high, 1.03)
+            axes.set_ylim(low, high)
+        lines = _title(axes, figure, title)
+        width, height = figure.get_size_inches()
+        height += 0.18 * (lines - 1)
+        figure.set_size_inches(width, height)
+        figure.subplots_adjust(
+            left=0.75 / width,
+            right=1 - 0.2 / width,
+            bottom=0.6 / height,
+            top=1 - (0.3 + 0.18 * (lines - 1)) / height,
+        )
+        return to_svg(figure, title)

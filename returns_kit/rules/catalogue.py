@@ -239,6 +239,44 @@ _RULES = [
         "returns_kit",
     ),
     Rule(
+        "P010",
+        "hb-change-outlier",
+        QUERY,
+        "The change in a headline measure (personal budget rate, choice rate, direct payment "
+        "rate, people_total) is a Hidiroglou-Berthelot outlier among every council compared "
+        "in the period: its ratio to the previous period, centred on the median ratio and "
+        "weighted by the council's size (people_total to the power U), lies outside the "
+        "median effect less or plus C quartile distances (C, U and A in [thresholds]). A "
+        "change judged against the period, so a year in which every council moves does not "
+        "flag them all. The evidence gives the measure, both values, the score, both cut-offs "
+        "and how many councils were compared. Run by `aggregate` only: one pair of returns "
+        "(`validate --previous`) has no period to compare it with.",
+        "returns_kit",
+    ),
+    Rule(
+        "P011",
+        "count-opposite-move",
+        QUERY,
+        "Data quality: a count (people on direct payments, in council-arranged home care, with "
+        "a council-managed budget) changed by a factor of count_move_ratio (2) or more while a "
+        "related count moved the other way by count_related_ratio (1.25) or more, the pattern "
+        "of people reported on the wrong line rather than of a change in their support. The "
+        "evidence gives both counts in both periods. Run by `aggregate` only, with the other "
+        "screens of its review list; `validate --previous` does not run it.",
+        "returns_kit",
+    ),
+    Rule(
+        "P012",
+        "count-out-of-line",
+        QUERY,
+        "Data quality: a count is out_of_line_ratio (2) times or more away from both the "
+        "previous period and the median of the council's own earlier periods, or last "
+        "period's count was such a spike and this one is back (the earlier figure looks like "
+        "an artefact). The evidence gives the council's series. Run by `aggregate` only: it "
+        "needs three or more of the council's periods, and `validate --previous` has two.",
+        "returns_kit",
+    ),
+    Rule(
         "E001",
         "explanation-too-short",
         WARNING,

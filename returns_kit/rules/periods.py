@@ -72,23 +72,30 @@ def client_profile(clients: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def followed_clients(before: pl.DataFrame, after: pl.DataFrame, tolerance: float) -> pl.DataFrame:
+    """One row per client present in both periods' Clients rows: ``budget_type`` before,
+    ``budget_type_after``, and ``same_support``: the same services, arrangements and
+    providers, and a weekly cost within ``tolerance`` of the earlier one. A change of budget
+    type with the same support is a label-only move (P003 and the aggregate's transitions).
+    """
+    joined = client_profile(before).join(client_profile(after), on=CLIENT, suffix="_after")
+    same = (pl.col("services") == pl.col("services_after")) & (
+        (pl.col("weekly_cost_after") - pl.col("weekly_cost")).abs()
+        <= tolerance * pl.col("weekly_cost").abs()
+    )
+    return joined.select("budget_type", "budget_type_after", same.alias("same_support"))
+
+
 def relabelled_clients(before: ReturnSummary, after: ReturnSummary, tolerance: float) -> int | None:
     """Clients present in both periods who moved from NO_PERSONAL_BUDGET to COUNCIL_MANAGED
-    with the same services, arrangements and providers and weekly cost within ``tolerance``;
-    None when either return has no Clients sheet."""
+    with the same support (:func:`followed_clients`); None when either return has no
+    Clients sheet."""
     if before.clients is None or after.clients is None:
         return None
-    joined = client_profile(before.clients).join(
-        client_profile(after.clients), on=CLIENT, suffix="_after"
-    )
-    moved = joined.filter(
+    moved = followed_clients(before.clients, after.clients, tolerance).filter(
         (pl.col("budget_type") == "NO_PERSONAL_BUDGET")
         & (pl.col("budget_type_after") == "COUNCIL_MANAGED")
-        & (pl.col("services") == pl.col("services_after"))
-        & (
-            (pl.col("weekly_cost_after") - pl.col("weekly_cost")).abs()
-            <= tolerance * pl.col("weekly_cost").abs()
-        )
+        & pl.col("same_support")
     )
     return moved.height
 

@@ -29,6 +29,13 @@ SHEETS_NEEDED: dict[str, tuple[str, ...]] = {
 CONTAINER_RULES = ("F001", "F002", "F003")
 #: The period-to-period rules that compare two returns; P005 and P006 say why they did not.
 COMPARING_RULES = ("P001", "P002", "P003", "P004")
+#: Screens of every council in a period, or of a council's several periods: only the
+#: aggregate has what they compare, so one pair of returns never runs them.
+AGGREGATE_ONLY_RULES = ("P010", "P011", "P012")
+AGGREGATE_ONLY_WHY = (
+    "run by aggregate only: it screens a council's change against every council in the "
+    "period or against its own earlier periods"
+)
 NO_COMPARISON_WHY = {
     "P006": "no comparison was made: this return or the previous one has errors (P006)",
     "P005": "no comparison was made across a council reorganisation or series break (P005)",
@@ -62,6 +69,8 @@ class RulesRun:
         return skipped
 
     def _why_not(self, rule: str) -> str | None:
+        if rule in AGGREGATE_ONLY_RULES:
+            return AGGREGATE_ONLY_WHY
         if rule.startswith("P"):
             if not self.previous:
                 return "no previous return was given to compare with (--previous)"
