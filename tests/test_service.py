@@ -118,3 +118,24 @@ def test_people_are_added_and_given_tokens_from_the_command_line(tmp_path: Path)
     assert token.returncode == 0 and token.stdout.startswith("rk_")
     listed = returns("collect", "user", "list", folder)
     assert listed.stdout.split() == ["j.smith", "submitter", "E06000001"]
+
+
+def test_behind_a_trusted_proxy_the_service_is_public_even_on_loopback(tmp_path: Path) -> None:
+    import requests
+
+    folder = tmp_path / "collection"
+    assert returns("collect", "init", folder, "--name", "x", "--periods", "2013-14").returncode == 0
+    no_key = returns("serve", folder, env={"RETURNS_TRUSTED_PROXY": "127.0.0.1"})
+    assert no_key.returncode == 2 and "behind the proxy 127.0.0.1" in no_key.stderr
+    server = start(
+        folder, env={"RETURNS_TRUSTED_PROXY": "127.0.0.1", "RETURNS_SECRET_KEY": "s" * 40}
+    )
+    try:
+        # the proxy terminated TLS and says so: believed, so the cookies are HTTPS-only
+        answer = requests.get(
+            server.url + "/login/", headers={"X-Forwarded-Proto": "https"}, timeout=30
+        )
+        assert answer.status_code == 200
+        assert "Secure" in answer.headers["Set-Cookie"]
+    finally:
+        server.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from returns_kit.service.settings import ServeOptions, configure
+from returns_kit.service.settings import ServeOptions, configure, trusted_proxy
 
 #: Threads per process: uploads are validated in the request (seconds for a large return),
 #: so a few at once; more processes behind a proxy scale it further (docs/deploying.md).
@@ -40,6 +40,9 @@ def serve(options: ServeOptions, announce: Any = print) -> None:
         threads=THREADS,
         ident="returns_kit",
         max_request_body_size=_body_limit(),
+        # behind a proxy (RETURNS_TRUSTED_PROXY), believe its scheme and client address only
+        trusted_proxy=trusted_proxy(),
+        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"} if trusted_proxy() else None,
         clear_untrusted_proxy_headers=True,
     )
 

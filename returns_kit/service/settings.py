@@ -21,6 +21,10 @@ from returns_kit.ledger.config import CollectionError
 SECRET_VARIABLE = "RETURNS_SECRET_KEY"
 HOSTS_VARIABLE = "RETURNS_ALLOWED_HOSTS"
 DEBUG_VARIABLE = "RETURNS_DEBUG"
+#: The reverse proxy's address (e.g. 127.0.0.1 for nginx on the same machine): its
+#: X-Forwarded-Proto and X-Forwarded-For are then believed, and the service treats itself as
+#: public (secure cookies, a secret key required) even when it listens on loopback.
+PROXY_VARIABLE = "RETURNS_TRUSTED_PROXY"
 #: Largest upload accepted, checked from the request's Content-Length before any byte is read
 #: (the workbook limit of 50 MB plus room for the multipart envelope).
 UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024 + 64 * 1024
@@ -47,26 +51,33 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def trusted_proxy() -> str | None:
+    return os.environ.get(PROXY_VARIABLE, "").strip() or None
+
+
 def web_settings(options: ServeOptions) -> dict[str, Any]:
     """Django settings for serving ``options.folder``; refuses what would be unsafe.
 
-    On a non-loopback address the server will not start with debug on or without a secret
-    key. On loopback a missing key is made up for this process: sessions then end when it
-    stops, which is what a single person trying the service expects.
+    On a non-loopback address, or behind a trusted proxy, the server will not start with
+    debug on or without a secret key. On loopback alone a missing key is made up for this
+    process: sessions then end when it stops, which is what a single person trying the
+    service expects.
     """
     debug = _flag(DEBUG_VARIABLE)
     secret = os.environ.get(SECRET_VARIABLE, "").strip()
-    local = loopback(options.host)
+    proxied = trusted_proxy() is not None
+    local = loopback(options.host) and not proxied
+    where = f"behind the proxy {trusted_proxy()}" if proxied else f"on {options.host}"
     if not local and debug:
         raise CollectionError(
             f"{DEBUG_VARIABLE} is on: the service serves only loopback (127.0.0.1) in debug."
         )
     if not local and len(secret) < 32:
         raise CollectionError(
-            f"set {SECRET_VARIABLE} (at least 32 random characters) to serve on {options.host}."
+            f"set {SECRET_VARIABLE} (at least 32 random characters) to serve {where}."
         )
     hosts = [h.strip() for h in os.environ.get(HOSTS_VARIABLE, "").split(",") if h.strip()]
-    if local:
+    if loopback(options.host):
         hosts += ["127.0.0.1", "localhost", "[::1]", "::1"]
     elif not hosts:
         hosts = [options.host]
@@ -84,6 +95,7 @@ def web_settings(options: ServeOptions) -> dict[str, Any]:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "returns_kit.service.middleware.ContentSecurityPolicy",
+            "returns_kit.service.middleware.UploadLimit",
         ],
         TEMPLATES=[],
         SESSION_COOKIE_SECURE=not local,

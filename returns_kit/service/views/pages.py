@@ -86,12 +86,20 @@ SCRIPTS = ("upload.js",)
 
 
 def _error(request: Any, status: int, title: str, message: str) -> Any:
+    if request.path.startswith("/api/"):  # a machine gets JSON, never a page to parse
+        from returns_kit.service.views.api import error
+
+        return error(message, status)
     request.viewer = access.session_viewer(request) if hasattr(request, "user") else None
     return page(request, "error.html.j2", status=status, title=title, message=message)
 
 
 def forbidden(request: Any, exception: Any = None) -> Any:
     return _error(request, 403, "Not yours to see", "Your role does not give access to this page.")
+
+
+def too_large(request: Any, message: str) -> Any:
+    return _error(request, 413, "File too large", f"Nothing was received: {message}.")
 
 
 def not_found(request: Any, exception: Any = None) -> Any:
