@@ -117,3 +117,21 @@ def people(ledger: Ledger) -> list[PersonView]:
         (PersonView(p.user.username, p.role, p.council_code, p.user.is_active) for p in rows),
         key=lambda view: (view.council_code, view.role, view.name),
     )
+
+
+def deactivate(ledger: Ledger, name: str, by: str) -> str:
+    """Stop ``name`` signing in or using their API tokens (the person and their history stay:
+    the log names them). Returns a line saying what was done."""
+    from returns_kit.ledger.models import ApiToken
+
+    person = person_named(ledger, name)
+    if name == by:
+        raise CollectionError("you cannot deactivate yourself: ask another admin.")
+    if not person.user.is_active:
+        return f"{name} was already inactive."
+    with writing(ledger):
+        person.user.is_active = False
+        person.user.save(update_fields=["is_active"])
+        ApiToken.objects.filter(person=person).update(revoked=True)
+        _log(ledger, "deactivation", {"name": name, "by": by}, now())
+    return f"{name} can no longer sign in; their API tokens are revoked."
