@@ -17,7 +17,7 @@ from returns_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from returns_kit.aggregate.run import AggregateResult
-    from returns_kit.aggregate.write import OutputError
+    from returns_kit.outputs import OutputError
     from returns_kit.pairing import PairingError
     from returns_kit.report import FileReport, Report
     from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
@@ -64,7 +64,7 @@ _LAZY = {
     "Thresholds": "returns_kit.thresholds",
     "load_thresholds": "returns_kit.thresholds",
     "ConfigError": "returns_kit.thresholds",
-    "OutputError": "returns_kit.aggregate.write",
+    "OutputError": "returns_kit.outputs",
     "Limits": "returns_kit.workbook.container",
     "AggregateResult": "returns_kit.aggregate.run",
     "PairingError": "returns_kit.pairing",

@@ -6,9 +6,10 @@ stays quick and never loads polars.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -243,46 +244,25 @@ def validate(
 
 
 def check_outputs(inputs: tuple[Path, ...], *outputs: tuple[str, Path | None, str | None]) -> None:
-    """Check every output file before any work: a bad one is one usage line, and nothing done.
+    """The library's check of every output before any work, as one usage line."""
+    from returns_kit.outputs import check_outputs as check
 
-    Each output is (option, path or None, suffix or None). None is written over a
-    folder, an input, or another output, nor into a folder that is missing or not
-    writable.
-    """
-    seen: dict[Path, str] = {}
-    for option, path, suffix in outputs:
-        if path is None:
-            continue
-
-        def refuse(message: str, option: str = option) -> None:
-            raise click.BadParameter(message, param_hint=f"'{option}'" if option else None)
-
-        ending = suffix or "with its extension"
-        if path.is_dir():
-            refuse(f"{path} is a folder; give a file name ending {ending}.")
-        if suffix and path.suffix.casefold() != suffix:
-            refuse(f"{path} must be named {path.stem}{suffix}.")
-        resolved = path.resolve()
-        for item in inputs:
-            if resolved == item.resolve() or (path.exists() and _same_file(path, item)):
-                refuse(f"{path} is the workbook being checked; choose another name.")
-        if resolved in seen:
-            refuse(f"{path} is also the {seen[resolved]} output; choose another name.")
-        seen[resolved] = option or "OUT"
-        folder = resolved.parent
-        if not folder.is_dir():
-            refuse(f"the folder for {path} does not exist.")
-        if not os.access(folder, os.W_OK | os.X_OK) or (
-            path.exists() and not os.access(path, os.W_OK)
-        ):
-            refuse(f"cannot write {path}: permission denied.")
+    with _output_problems():
+        check(inputs, *outputs)
 
 
-def _same_file(one: Path, other: Path) -> bool:
+@contextlib.contextmanager
+def _output_problems() -> Iterator[None]:
+    """An output that may not be written, as a usage error naming its option."""
+    from returns_kit.outputs import OutputError
+
     try:
-        return os.path.samefile(one, other)
-    except OSError:
-        return False
+        yield
+    except OutputError as problem:
+        if problem.option:
+            hint = f"'{problem.option}'"
+            raise click.BadParameter(str(problem), param_hint=hint) from problem
+        raise click.UsageError(str(problem)) from problem
 
 
 def _failed(results: list[Any]) -> list[tuple[str, str]]:
@@ -334,12 +314,12 @@ def template(council: str, period: str, out: Path, force: bool) -> None:
     Example:
         returns template --council E06000066 --period 2023-24 somerset-2023-24.xlsx
     """
+    from returns_kit.outputs import check_new_file
     from returns_kit.template import TemplateError, build_template
 
     check_outputs((), ("OUT.xlsx", out, ".xlsx"))
-    if out.exists() and not force:
-        # It may be a return someone has filled in: never replaced unasked.
-        raise click.UsageError(f"{out} exists; give another name, or --force to replace it.")
+    with _output_problems():
+        check_new_file(out, replace=force)
     _check_council(council)
     try:
         build_template(council, period, out)
@@ -351,61 +331,12 @@ def template(council: str, period: str, out: Path, force: bool) -> None:
 
 
 def _check_council(given: str) -> None:
-    """A --council that is not a code in the reference list: offer the codes it may mean.
+    """A --council that is not a code in the reference list: the codes it may mean."""
+    from returns_kit.reference import council_hint, load_reference
 
-    "Somerset is E10000027 (to 2022-23) or E06000066 (from 2023-24)".
-    """
-    import difflib
-    import re
-
-    from returns_kit.reference import FIRST_PERIOD, Council, load_reference, names_match
-
-    reference = load_reference()
-    if reference.lookup(given) is not None:
-        return
-    councils = list(reference.councils.values())
-
-    def fold(name: str) -> str:
-        return " ".join(re.sub(r"\W+", " ", name.casefold().replace("&", " and ")).split())
-
-    def years(council: Council) -> str:
-        first, last = council.first_period, council.last_period
-        if first and last:
-            return f"{first} to {last}"
-        return f"from {first}" if first else f"to {last}" if last else ""
-
-    wanted = fold(given)
-    named = [c for c in councils if names_match(given, c.name)]
-    if not named:
-        # A misspelt name: the councils of the one name closest to it.
-        close = difflib.get_close_matches(wanted, sorted({fold(c.name) for c in councils}), n=1)
-        named = [c for c in councils if fold(c.name) in close]
-    named.sort(key=lambda c: (c.first_period or FIRST_PERIOD, c.gss_code))
-    if named:
-        same = all(c.name == named[0].name for c in named)
-        codes = " or ".join(
-            c.gss_code + "".join(f" ({part})" for part in (years(c),) if part)
-            if same
-            else f"{c.gss_code} ({', '.join(part for part in (c.name, years(c)) if part)})"
-            for c in named
-        )
-        name = named[0].name if same else given.strip()
-        raise click.BadParameter(
-            f"{name} is {codes}; --council takes the code.", param_hint="'--council'"
-        )
-    close = difflib.get_close_matches(
-        given.strip().upper(), list(reference.councils), n=3, cutoff=0.8
-    )
-    if close:
-        offered = " or ".join(
-            f"{code} ({', '.join(p for p in (c.name, years(c)) if p)})"
-            for code in close
-            for c in (reference.councils[code],)
-        )
-        raise click.BadParameter(
-            f"{given.strip()} is not a council code in the reference list; did you mean {offered}?",
-            param_hint="'--council'",
-        )
+    hint = council_hint(load_reference(), given, option="--council")
+    if hint is not None:
+        raise click.BadParameter(hint, param_hint="'--council'")
 
 
 class _Progress:
@@ -546,13 +477,11 @@ def aggregate(
 
     from returns_kit.aggregate.cache import CacheDirError, default_cache_dir, prepare_cache_dir
     from returns_kit.aggregate.run import AggregateOptions
-    from returns_kit.aggregate.write import OutputError, check_destination
+    from returns_kit.aggregate.write import check_destination
     from returns_kit.html.background import BackgroundReport
 
-    try:
+    with _output_problems():
         check_destination(out)
-    except OutputError as problem:
-        raise click.UsageError(str(problem)) from problem
     folder = None if no_cache else (cache_dir or default_cache_dir())
     if folder is not None:
         try:
@@ -658,18 +587,7 @@ def _aggregate_and_write(
             f"internal error, report.html could not be drawn ({problem}); nothing was "
             "written. --no-report writes the tables without it."
         ) from problem
-    manifest = result.tables["manifest"]
-    counts = {
-        status: manifest.filter(manifest["status"] == status).height
-        for status in ("included", "superseded", "excluded", "conflict", "missing")
-    }
-    flags = result.tables["flags"]
-    click.echo(
-        f"{counts['included']:,} returns included, {counts['superseded']:,} superseded, "
-        f"{counts['excluded']:,} excluded, "
-        f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
-        f"{flags.height:,} period-to-period flags. Tables in {out}/"
-    )
+    click.echo(result.summary(out))
     if ledger is not None:
         click.echo(ledger[1]())
     if data_docs is not None:

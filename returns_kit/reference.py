@@ -130,3 +130,59 @@ def names_match(given: str, reference: str) -> bool:
         return " ".join(_NAME_NOISE.sub(" ", name).split())
 
     return fold(given) == fold(reference)
+
+
+def council_hint(reference: Reference, given: str, *, option: str) -> str | None:
+    """For a council given by name, or by a code not in the list, the codes it may mean in
+    one sentence; None when ``given`` is a code in the list, or near none.
+
+    ``option`` names where the code is wanted ("--council").
+
+    >>> council_hint(load_reference(), "Somerset", option="--council")
+    'Somerset is E10000027 (to 2022-23) or E06000066 (from 2023-24); --council takes the code.'
+    """
+    import difflib
+
+    if reference.lookup(given) is not None:
+        return None
+    councils = list(reference.councils.values())
+
+    def fold(name: str) -> str:
+        return " ".join(re.sub(r"\W+", " ", name.casefold().replace("&", " and ")).split())
+
+    def years(council: Council) -> str:
+        first, last = council.first_period, council.last_period
+        if first and last:
+            return f"{first} to {last}"
+        return f"from {first}" if first else f"to {last}" if last else ""
+
+    wanted = fold(given)
+    named = [c for c in councils if names_match(given, c.name)]
+    if not named:
+        # A misspelt name: the councils of the one name closest to it.
+        close = difflib.get_close_matches(wanted, sorted({fold(c.name) for c in councils}), n=1)
+        named = [c for c in councils if fold(c.name) in close]
+    named.sort(key=lambda c: (c.first_period or FIRST_PERIOD, c.gss_code))
+    if named:
+        same = all(c.name == named[0].name for c in named)
+        codes = " or ".join(
+            c.gss_code + "".join(f" ({part})" for part in (years(c),) if part)
+            if same
+            else f"{c.gss_code} ({', '.join(part for part in (c.name, years(c)) if part)})"
+            for c in named
+        )
+        name = named[0].name if same else given.strip()
+        return f"{name} is {codes}; {option} takes the code."
+    close = difflib.get_close_matches(
+        given.strip().upper(), list(reference.councils), n=3, cutoff=0.8
+    )
+    if close:
+        offered = " or ".join(
+            f"{code} ({', '.join(p for p in (c.name, years(c)) if p)})"
+            for code in close
+            for c in (reference.councils[code],)
+        )
+        return (
+            f"{given.strip()} is not a council code in the reference list; did you mean {offered}?"
+        )
+    return None

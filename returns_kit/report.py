@@ -60,6 +60,17 @@ class FileReport:
         }
 
 
+#: The version of the JSON report (``Report.to_dict``, ``--format json``): the major number
+#: changes when a field is removed or changes meaning, the minor when a field is added.
+REPORT_VERSION = "1.0"
+
+
+def report_document(files: list[dict[str, Any]], valid: bool) -> dict[str, Any]:
+    """The JSON report of file reports already as data (:meth:`FileReport.to_dict`): one home
+    for its shape, for ``--format json`` and for the collection service's API."""
+    return {"version": REPORT_VERSION, "valid": valid, "files": files}
+
+
 @dataclass
 class Report:
     """What validation found in every file of a run."""
@@ -77,7 +88,7 @@ class Report:
         return 0 if self.valid else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "files": [report.to_dict() for report in self.files]}
+        return report_document([report.to_dict() for report in self.files], self.valid)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 
 from returns_kit.validate import validate_return
-from returns_kit.workbook import container as container_module
 from returns_kit.workbook import extent as extent_module
+from returns_kit.workbook import formulas as formulas_module
+from returns_kit.workbook import stream as stream_module
 from returns_kit.workbook.container import Container, Limits, inspect_container
 from tools.synth import generate_return
 from tools.synth import write_xlsx as write_synthetic_xlsx
@@ -166,7 +167,7 @@ def chunk(request: pytest.FixtureRequest) -> Iterator[None]:
 def small_reads(size: int) -> AbstractContextManager[Any]:
     # The head read (prolog and root start tag) shrinks too, so that long sheets are
     # read in many small pieces after it.
-    return mock.patch.multiple(container_module, _CHUNK=size, _HEAD_BYTES=256)
+    return mock.patch.multiple(stream_module, CHUNK=size, HEAD_BYTES=256)
 
 
 def measure_in_subprocess(path: Path, limits: str = "Limits()") -> tuple[str, float, int]:
@@ -517,7 +518,7 @@ def test_billion_laughs_never_reaches_a_parser(
     def no_parser(*args: object, **kwargs: object) -> None:
         raise AssertionError("an XML parser was created for a file with a DTD")
 
-    monkeypatch.setattr("returns_kit.workbook.container.expat.ParserCreate", no_parser)
+    monkeypatch.setattr("returns_kit.workbook.stream.expat.ParserCreate", no_parser)
     assert_refused(inspect_container(path), "F001", "document type declaration")
 
 
@@ -777,7 +778,7 @@ def test_quick_scan_and_full_parse_agree(rows: list[list[tuple[int, int]]], read
         column = 0
         for gap, shape in cells:
             column += gap
-            ref = container_module._a1(row_number, column)
+            ref = formulas_module._a1(row_number, column)
             template, reason = CELL_SHAPES[shape]
             xml.append(template.format(ref=ref))
             if reason is not None:
@@ -1272,7 +1273,7 @@ def test_quick_extent_agrees_with_the_full_parse(
 ) -> None:
     rows: dict[int, list[str]] = {}
     for row, column, shape in cells:
-        ref = container_module._a1(row, column)
+        ref = formulas_module._a1(row, column)
         rows.setdefault(row, []).append(QUICK_SHAPES[shape].format(ref=ref))
     xml = "".join(f'<row r="{row}">{"".join(found)}</row>' for row, found in rows.items())
     sheet = sheet_xml(xml).replace(b"<sheetData>", b"<sheetViews/><sheetData>")
@@ -1282,7 +1283,7 @@ def test_quick_extent_agrees_with_the_full_parse(
         with zipfile.ZipFile(path) as archive:
 
             def parse(name: str, start: Any, end: Any) -> None:
-                container_module._parse_member(archive, name, start, end)
+                stream_module.parse_member(archive, name, start, end)
 
             with archive.open(SHEET_PART) as member:
                 quick = extent_module.quick_extent(member.read, read_size)

@@ -31,6 +31,7 @@ def test_every_rule_is_catalogued_in_the_docs() -> None:
 def test_output_format_page_names_every_json_field() -> None:
     page = (DOCS / "output-formats.md").read_text("utf-8")
     for field in (
+        "version",
         "valid",
         "files",
         "path",

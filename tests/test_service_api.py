@@ -179,8 +179,10 @@ def test_a_submission_answers_with_its_validation_report(
         COUNCIL_A, "2013-14", "valid with queries",
     )  # fmt: skip
     assert main(["validate", str(WITH_QUERY), "--format", "json"]) == 0
-    alone = json.loads(capsys.readouterr().out)["files"][0]
+    document = json.loads(capsys.readouterr().out)
+    alone = document["files"][0]
     ours = body["report"]["files"][0]
+    assert body["report"]["version"] == document["version"]  # one format, one version
     assert ours["path"] == "hartlepool-query.xlsx"
     assert ours["valid"] == alone["valid"] and ours["council_code"] == alone["council_code"]
     # the ledger adds the period-to-period rules' findings to validate's own

@@ -6,7 +6,8 @@ the command line only (so it runs on any commit, before or after a move):
 - ``returns validate --format json`` of every fixture in ``fixtures/valid`` and
   ``fixtures/invalid`` (stdout and exit status, one file each);
 - the tables of ``returns aggregate fixtures/national --no-report --no-cache`` (every file
-  of --out except tables.xlsx, whose zip is compared member by member);
+  of --out except tables.xlsx, whose zip is compared member by member), and its summary
+  line on stdout;
 - ``returns template --council E06000001 --period 2013-14`` (the bytes; its zip members
   carry a fixed time, so the whole file should be identical).
 
@@ -53,15 +54,20 @@ def capture(folder: Path) -> None:
     for fixture in sorted([*ROOT.glob("fixtures/valid/*"), *ROOT.glob("fixtures/invalid/*")]):
         if fixture.is_dir():
             continue
-        status, stdout = _returns("validate", "--format", "json", str(fixture))
+        # Relative to the checkout (the command runs there), so that two checkouts in
+        # different folders report the same path.
+        relative = fixture.relative_to(ROOT)
+        status, stdout = _returns("validate", "--format", "json", str(relative))
         name = f"{fixture.parent.name}__{fixture.name}"
         (validate / f"{name}.json").write_bytes(stdout)
         (validate / f"{name}.status").write_text(f"{status}\n")
-    status, _ = _returns(
+    status, stdout = _returns(
         "aggregate", "fixtures/national", "--out", str(folder / "aggregate"),
         "--no-report", "--no-cache",
     )  # fmt: skip
     (folder / "aggregate.status").write_text(f"{status}\n")
+    # The summary line names --out, which differs between captures.
+    (folder / "aggregate.stdout").write_bytes(stdout.replace(str(folder).encode(), b"CAPTURE"))
     status, _ = _returns(
         "template", "--council", "E06000001", "--period", "2013-14", str(folder / "template.xlsx")
     )

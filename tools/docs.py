@@ -40,9 +40,8 @@ def rules_page() -> str:
             f"| {rule.id} | {rule.name} | {rule.severity.value} | {rule.origin} | {summary} |"
         )
     lines += ["", "## Where each rule is checked", ""]
-    from returns_kit.rules.registry import RULE_FUNCTIONS, register_all
+    from returns_kit.rules.registry import RULE_FUNCTIONS
 
-    register_all()
     for rule in RULES.values():
         function = RULE_FUNCTIONS.get(rule.id)
         if function is not None:
@@ -320,6 +319,7 @@ def _example(*names: str) -> Any:
 def output_formats_page() -> str:
     from returns_kit._output import render_text
     from returns_kit.ci_formats import render_github, render_junit
+    from returns_kit.report import REPORT_VERSION
 
     example = _example(
         "fixtures/invalid/B003.xlsx", "fixtures/valid/westminster-2014-15-clients.xlsx"
@@ -354,6 +354,9 @@ def output_formats_page() -> str:
             "",
             "One document on stdout:",
             "",
+            f'- `version`: the version of this format, `"{REPORT_VERSION}"`: its major '
+            "number changes when a field is removed or changes meaning, its minor number when "
+            "a field is added, so a reader can refuse a report it does not understand.",
             "- `valid`: true when every file passes (as the exit code says).",
             "- `files`: one object per FILE, in the order given:",
             "  - `path`: the path as given; `valid`: no error finding in it;",
@@ -370,7 +373,9 @@ def output_formats_page() -> str:
             "    - `explained`: for a query, whether the Explanations sheet answers it; null for "
             "other severities;",
             "    - `evidence`: an object of the numbers behind the finding (for example "
-            "`people_total` and `sum_of_budget_types` for B003), or null.",
+            "`people_total` and `sum_of_budget_types` for B003), or null. B003, C003, C004, "
+            "C007, S003-S005, P001-P006, P010-P012 and X001 give it; the other rules' figures "
+            "(a row number, a limit) are in their message only.",
             "",
             "Any field that does not apply is null. Values from identifier columns (client_ref, "
             "provider_ref) and values that look like an NHS number, email address or postcode "

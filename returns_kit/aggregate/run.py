@@ -61,6 +61,21 @@ class AggregateResult:
     def exit_code(self) -> int:
         return self.selection.exit_code
 
+    def summary(self, out: Path) -> str:
+        """The one line a run ends with: what became of the returns, how many flags, and
+        where the tables are ("608 returns included, 0 superseded, ...")."""
+        manifest = self.tables["manifest"]
+        counts = {
+            status: manifest.filter(manifest["status"] == status).height
+            for status in ("included", "superseded", "excluded", "conflict", "missing")
+        }
+        return (
+            f"{counts['included']:,} returns included, {counts['superseded']:,} superseded, "
+            f"{counts['excluded']:,} excluded, "
+            f"{counts['conflict']:,} in conflict, {counts['missing']:,} missing; "
+            f"{self.tables['flags'].height:,} period-to-period flags. Tables in {out}/"
+        )
+
 
 FINDING_SCHEMA = {
     "path": pl.String,

@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from returns_kit.aggregate.xlsx import write_tables
+from returns_kit.outputs import check_output_folder
 
 #: Marks a folder as ours, so that --out never replaces a folder of someone else's files.
 MARKER = "manifest.csv"
@@ -38,10 +39,6 @@ ABANDONED_AFTER = 3600.0
 #: renameat2(2) on Linux: paths relative to the working directory; swap the two paths.
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
-
-
-class OutputError(Exception):
-    """The output folder cannot be used."""
 
 
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
@@ -62,10 +59,7 @@ def check_destination(out: Path) -> None:
     between the two renames of the fallback swap (see :func:`_swap`), --out is missing and
     its previous outputs are in ``.<out>.old-*/outputs``: they are put back."""
     _put_back(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise OutputError(
-            f"{out} exists and is not an earlier aggregate's output folder; choose another --out."
-        )
+    check_output_folder(out, MARKER)
 
 
 #: Writes one more output (the HTML report, GX Data Docs) into the staging folder it is given.

@@ -329,54 +329,6 @@ def reopen(
         _say(service.reopen(ledger, council, period, by, reason))
 
 
-STATUS_FIELDS = (
-    "period",
-    "council_code",
-    "council_name",
-    "status",
-    "current_sha256",
-    "current_name",
-    "received_at",
-    "submissions",
-    "errors",
-    "queries",
-    "unexplained",
-    "undecided",
-    "signed_off_by",
-    "signed_off_at",
-    "days_to_deadline",
-    "note",
-)
-CHASE_FIELDS = ("period", "council_code", "council_name", "status", "note", "days_to_deadline")
-
-
-def _csv(rows: list[Any], fields: tuple[str, ...]) -> str:
-    import polars as pl
-
-    from returns_kit.aggregate.write import neutralise
-
-    frame = pl.DataFrame(
-        [{name: getattr(row, name) for name in fields} for row in rows],
-        schema={
-            name: (
-                pl.Int64
-                if name
-                in (
-                    "submissions",
-                    "errors",
-                    "queries",
-                    "unexplained",
-                    "undecided",
-                    "days_to_deadline",
-                )
-                else pl.String
-            )
-            for name in fields
-        },
-    )
-    return str(neutralise(frame).write_csv())
-
-
 @collect.command()
 @_collection_dir
 @click.option("--period", metavar="YYYY-YY", help="One period (default: every period).")
@@ -402,9 +354,9 @@ def status(
         ledger = _open(folder, database_url)
         found = service.status(ledger, period)
     if chase:
-        click.echo(_csv(found.chase, CHASE_FIELDS), nl=False)
+        click.echo(service.status_csv(found.chase, service.CHASE_FIELDS), nl=False)
     elif output_format == "csv":
-        click.echo(_csv(found.councils, STATUS_FIELDS), nl=False)
+        click.echo(service.status_csv(found.councils, service.STATUS_FIELDS), nl=False)
     elif output_format == "json":
         document = {
             "collection": found.collection,
@@ -412,8 +364,8 @@ def status(
             "today": found.today.isoformat(),
             "soft_deadline": found.soft_deadline.isoformat() if found.soft_deadline else None,
             "close": found.close.isoformat() if found.close else None,
-            "councils": [{k: getattr(c, k) for k in STATUS_FIELDS} for c in found.councils],
-            "chase": [{k: getattr(c, k) for k in CHASE_FIELDS} for c in found.chase],
+            "councils": [{k: getattr(c, k) for k in service.STATUS_FIELDS} for c in found.councils],
+            "chase": [{k: getattr(c, k) for k in service.CHASE_FIELDS} for c in found.chase],
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:

@@ -1180,6 +1180,57 @@ class Status:
         return [item for item in self.councils if item.chase]
 
 
+#: The columns of `returns collect status --format csv`, and of the chase list.
+STATUS_FIELDS = (
+    "period",
+    "council_code",
+    "council_name",
+    "status",
+    "current_sha256",
+    "current_name",
+    "received_at",
+    "submissions",
+    "errors",
+    "queries",
+    "unexplained",
+    "undecided",
+    "signed_off_by",
+    "signed_off_at",
+    "days_to_deadline",
+    "note",
+)
+CHASE_FIELDS = ("period", "council_code", "council_name", "status", "note", "days_to_deadline")
+
+
+def status_csv(rows: list[Any], fields: tuple[str, ...]) -> str:
+    """Status rows (:class:`CouncilStatus`) as CSV with ``fields`` as its columns, text made
+    inert for a spreadsheet: for `returns collect status` and the service's chase list."""
+    import polars as pl
+
+    from returns_kit.aggregate.write import neutralise
+
+    frame = pl.DataFrame(
+        [{name: getattr(row, name) for name in fields} for row in rows],
+        schema={
+            name: (
+                pl.Int64
+                if name
+                in (
+                    "submissions",
+                    "errors",
+                    "queries",
+                    "unexplained",
+                    "undecided",
+                    "days_to_deadline",
+                )
+                else pl.String
+            )
+            for name in fields
+        },
+    )
+    return str(neutralise(frame).write_csv())
+
+
 def status(ledger: Ledger, period: str | None = None) -> Status:
     from returns_kit.ledger.models import Decision, Explanation, SignOff
 

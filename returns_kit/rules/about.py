@@ -13,7 +13,6 @@ from returns_kit.privacy import shown
 from returns_kit.reference import FIRST_PERIOD, names_match
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ReturnContext
-from returns_kit.rules.registry import implements
 
 
 def _at(context: ReturnContext, name: str) -> dict[str, object]:
@@ -25,7 +24,6 @@ def _at(context: ReturnContext, name: str) -> dict[str, object]:
     return {"sheet": "About", "cell": cell, "row": row, "column": name}
 
 
-@implements("A002")
 def council_in_period(context: ReturnContext) -> Iterator[Finding]:
     code = context.about.get("council_code")
     if code is None:
@@ -48,7 +46,6 @@ def council_in_period(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-@implements("A003")
 def council_name_matches(context: ReturnContext) -> Iterator[Finding]:
     name = context.about.get("council_name")
     council = context.council
@@ -62,7 +59,6 @@ def council_name_matches(context: ReturnContext) -> Iterator[Finding]:
     )
 
 
-@implements("A004")
 def period_ended(context: ReturnContext) -> Iterator[Finding]:
     written = context.about.get("period")
     if written is not None and context.period is None:
@@ -86,7 +82,6 @@ def period_ended(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-@implements("A005")
 def period_in_reference(context: ReturnContext) -> Iterator[Finding]:
     if context.period is not None and context.period < FIRST_PERIOD:
         yield finding(

@@ -20,12 +20,9 @@ import polars as pl
 from returns_kit.findings import Finding
 from returns_kit.measures import BUDGET_TYPES
 from returns_kit.privacy import identifier_rows
-from returns_kit.rules.budgets import KEY as BUDGET_KEY
-from returns_kit.rules.budgets import could_be, repeated_keys, scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
-from returns_kit.rules.registry import implements
-from returns_kit.rules.services import KEY as SERVICE_KEY
+from returns_kit.rules.rows import BUDGET_KEY, SERVICE_KEY, could_be, repeated_keys, scope_of
 from returns_kit.wording import counted, people
 
 CLIENT = "_client"
@@ -79,7 +76,6 @@ def _first_rows(sheet: Sheet) -> pl.DataFrame:
     )
 
 
-@implements("C001")
 def direct_identifier(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Clients")
     if sheet is None:
@@ -97,7 +93,6 @@ def direct_identifier(context: ReturnContext) -> Iterator[Finding]:
             )
 
 
-@implements("C002")
 def client_inconsistent(context: ReturnContext) -> Iterator[Finding]:
     sheet = _clients(context)
     if sheet is None:
@@ -124,7 +119,6 @@ def client_inconsistent(context: ReturnContext) -> Iterator[Finding]:
             )
 
 
-@implements("C003")
 def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
     clients, budgets = _clients(context), context.sheet("Budgets")
     if (
@@ -178,7 +172,6 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
                 )
 
 
-@implements("C004")
 def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
     clients, services = _clients(context), context.sheet("Services")
     if (
@@ -236,7 +229,6 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-@implements("C005")
 def provider_missing(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Clients")
     if sheet is None or not sheet.has("arrangement"):
@@ -260,7 +252,6 @@ def provider_missing(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-@implements("C006")
 def allocation_date(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Clients")
     if sheet is None or not sheet.has("budget_type"):
@@ -376,7 +367,6 @@ def nominal_counts(context: ReturnContext) -> tuple[int, int] | None:
     return budgets.managed, budgets.nominal + budgets.undecided
 
 
-@implements("C007")
 def nominal_budgets(context: ReturnContext) -> Iterator[Finding]:
     budgets = nominal_budgets_of(context)
     if budgets is None:

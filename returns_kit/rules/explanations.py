@@ -11,7 +11,6 @@ from returns_kit.cells import fold
 from returns_kit.findings import Finding, Severity
 from returns_kit.rules.catalogue import RULES, finding
 from returns_kit.rules.context import ROW, ReturnContext
-from returns_kit.rules.registry import implements
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,6 @@ def mark_explained(findings: list[Finding], given: list[Explanation]) -> list[Fi
     return marked
 
 
-@implements("E001")
 def explanation_too_short(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Explanations")
     if sheet is None or not sheet.has("explanation"):
@@ -72,7 +70,6 @@ def explanation_too_short(context: ReturnContext) -> Iterator[Finding]:
         )
 
 
-@implements("E002")
 def explanation_not_a_query(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Explanations")
     if sheet is None or not sheet.has("rule"):

@@ -7,25 +7,22 @@ from collections.abc import Iterator
 import polars as pl
 
 from returns_kit.findings import Finding
-from returns_kit.rules.budgets import duplicate_rows, scope_of
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext
-from returns_kit.rules.registry import implements
+from returns_kit.rules.rows import SERVICE_KEY as KEY
+from returns_kit.rules.rows import duplicate_rows, scope_of
 from returns_kit.wording import people
 
-KEY = ("service_type", "arrangement")
 HOURS_SERVICES = ("HOME_CARE", "PERSONAL_ASSISTANT")
 DIRECT_PAYMENT_TYPES = ("dp_self_managed", "dp_part", "third_party_managed")
 
 
-@implements("S001")
 def services_duplicate_row(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Services")
     if sheet:
         yield from duplicate_rows(sheet, KEY, "S001")
 
 
-@implements("S002")
 def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
     for name in ("Services", "Clients"):
         sheet = context.sheet(name)
@@ -106,14 +103,12 @@ def _mismatch(
     )
 
 
-@implements("S003")
 def isf_mismatch(context: ReturnContext) -> Iterator[Finding]:
     yield from _mismatch(
         "S003", "an ISF", "ISF", _budget_and_service_people(context, ("isf",), "ISF")
     )
 
 
-@implements("S004")
 def direct_payment_mismatch(context: ReturnContext) -> Iterator[Finding]:
     yield from _mismatch(
         "S004",
@@ -123,7 +118,6 @@ def direct_payment_mismatch(context: ReturnContext) -> Iterator[Finding]:
     )
 
 
-@implements("S005")
 def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
     sheet = context.sheet("Services")
     if sheet is None or not sheet.has("people", "gross_spend_gbp"):

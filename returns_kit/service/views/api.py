@@ -40,9 +40,11 @@ def _only(request: Any, *methods: str) -> Any | None:
 
 def validate_document(file_report: dict[str, Any] | None) -> dict[str, Any] | None:
     """One file's report as ``returns validate --format json`` prints it for that file."""
+    from returns_kit.report import report_document
+
     if file_report is None:
         return None
-    return {"valid": bool(file_report.get("valid")), "files": [file_report]}
+    return report_document([file_report], bool(file_report.get("valid")))
 
 
 def _state(row: Any) -> str:

@@ -165,12 +165,14 @@ def national_chase(request: Any, period: str) -> Any:
     from django.http import HttpResponse
 
     from returns_kit.ledger import service
-    from returns_kit.ledger.cli import CHASE_FIELDS, _csv
 
     ledger = access.ledger()
     period = _period_or_404(ledger, period)
     found = service.status(ledger, period)
-    response = HttpResponse(_csv(found.chase, CHASE_FIELDS), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        service.status_csv(found.chase, service.CHASE_FIELDS),
+        content_type="text/csv; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="chase-{period}.csv"'
     return response
 
