@@ -611,20 +611,24 @@ class _Run:
 
     def _to_managed(self, i: int) -> None:
         """A council-managed budget after a review: the allocation and an agreed plan that
-        re-costs the support (each weekly cost up or down by 7-25%); in some councils' reviews
-        (``review``), care bought on a block contract is bought for the person instead."""
+        re-costs the support (every weekly cost 7-25% up, or every one 7-25% down, so that each
+        service's cost and the person's total both move by more than P003's 5%); in some
+        councils' reviews (``review``), care bought on a block contract is bought for the
+        person instead."""
         person = self.panel.people[i]
         spot = self.rng.random() < self.path.review
+        down = self.rng.random() < 0.5
+        # Costs have a floor of 300p a week (mix.WEEKLY_COST_PENCE): near it, only up.
+        if down and any(s.weekly_cost_pence * 0.75 < 300 for s in person.services):
+            down = False
         services = []
         for s in person.services:
             if spot and s.arrangement == "BLOCK_CONTRACT":
                 s = s._replace(
                     arrangement="SPOT_CONTRACT", provider_ref=self._provider(s.service_type)
                 )
-            change = self.rng.uniform(0.07, 0.25) * self.rng.choice((-1, 1))
-            services.append(
-                s._replace(weekly_cost_pence=max(300, round(s.weekly_cost_pence * (1 + change))))
-            )
+            change = self.rng.uniform(0.07, 0.25) * (-1 if down else 1)
+            services.append(s._replace(weekly_cost_pence=round(s.weekly_cost_pence * (1 + change))))
         allocation, plan, directs = self.panel.criteria("COUNCIL_MANAGED", 365)
         self._replace(
             i,
