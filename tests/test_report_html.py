@@ -73,9 +73,9 @@ def test_somerset_page_shows_measures_change_and_queries(tmp_path: Path) -> None
         percent(now.measures()["pb_rate"]),
         f"{(now.measures()['pb_rate'] - before.measures()['pb_rate']) * 100:+.1f} points",  # type: ignore[operator]
     ]
-    # The four queries are each waiting for an Explanations row, named by rule.
+    # The three queries are each waiting for an Explanations row, named by rule.
     to_add = [row[0] for row in found.tables["explanations-to-add"][1:]]
-    assert sorted(to_add) == ["C007", "P001", "P002", "P003"]
+    assert sorted(to_add) == ["C007", "P001", "P003"]
     # The budget-type table holds both returns' counts, as validation counted them.
     budgets = {row[0]: row[1] for row in found.tables["budget-types"][1:]}
     assert budgets == {
@@ -116,12 +116,12 @@ def _page_words(page: str) -> tuple[str, str, list[str]]:
         (
             [str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE)],
             "to-explain",
-            "Accepted, 4 queries to explain",
+            "Accepted, 3 queries to explain",
         ),
         (
             [str(SOMERSET_AFTER), "--previous", str(SOMERSET_BEFORE), "--strict"],
             "rejected",
-            "Not accepted under --strict, 4 queries to explain",
+            "Not accepted under --strict, 3 queries to explain",
         ),
         ([str(FIXTURES / "valid" / "hartlepool-2013-14.xlsx")], "accepted", "Accepted"),
         ([str(FIXTURES / "invalid" / "F001.xlsx")], "rejected", "Rejected, 1 error to fix"),
@@ -212,12 +212,13 @@ def national_page(national_run: dict[str, object]) -> str:
 def test_report_is_written_beside_the_tables(national_run: dict[str, object]) -> None:
     page = national_page(national_run)
     found = probe(page)
-    # Three trends (the nominal rate's 2 councils of 152 draw no national line), two
-    # spreads, and one chart for each council and period with a flag that is not a notice.
+    # Three trends (the nominal rate's 5 councils of 152 draw no national line), two
+    # spreads, and one chart for each council and period with a flag that is not a notice:
+    # 84 councils in 2012-13 (the national push) and 2 in 2013-14 (Somerset, Harrow).
     tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
     flagged = tables["flags"].filter(pl.col("severity") != "info")
     cards = flagged.select("council_code", "period").unique().height
-    assert found.count("article", class_="flag") == cards == 2
+    assert found.count("article", class_="flag") == cards == 86
     assert found.count("svg", class_="chart") == 3 + 2 + cards
     fetches_nothing(page)
 
@@ -262,15 +263,15 @@ def _card_text(page: str, anchor: str) -> str:
 def test_a_flag_card_shows_every_finding_of_its_return_and_the_adjusted_rate(
     national_run: dict[str, object],
 ) -> None:
-    """Somerset's card: the flags, and the C007 on its nominal budgets (2,874 of 3,391) with
-    the personal budget rate those budgets make (7.1% against 33.0% as returned)."""
+    """Somerset's card: the flags, and the C007 on its nominal budgets (3,026 of 3,180) with
+    the personal budget rate those budgets make (10.3% against 33.8% as returned)."""
     tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
     page = national_page(national_run)
     text = _card_text(page, "flag-E10000027-2013-14")
     findings = tables["findings"].filter(
         (pl.col("council_code") == "E10000027") & (pl.col("period") == "2013-14")
     )
-    assert sorted(findings["rule"]) == ["C007", "P001", "P002", "P003"]
+    assert sorted(findings["rule"]) == ["C007", "P001", "P003"]
     for message in findings["message"]:
         assert " ".join(message.split()) in text
     evidence = dict(
@@ -282,12 +283,12 @@ def test_a_flag_card_shows_every_finding_of_its_return_and_the_adjusted_rate(
     somerset = tables["councils"].filter(
         (pl.col("council_code") == "E10000027") & (pl.col("period") == "2013-14")
     )
-    assert evidence["Council-managed budgets that are nominal (C007)"] == "2,874 of 3,391 (84.8%)"
-    assert evidence["Personal budget rate after"] == percent(somerset["pb_rate"][0]) == "33.0%"
+    assert evidence["Council-managed budgets that are nominal (C007)"] == "3,026 of 3,180 (95.2%)"
+    assert evidence["Personal budget rate after"] == percent(somerset["pb_rate"][0]) == "33.8%"
     assert (
         evidence["Personal budget rate after, counting nominal budgets as none"]
         == percent(somerset["adjusted_pb_rate"][0])
-        == "7.1%"
+        == "10.3%"
     )
 
 
@@ -298,7 +299,7 @@ def row_pairs(rows: list[list[str]]) -> list[tuple[str, str]]:
 def test_the_nominal_rate_shows_its_coverage_and_few_councils_draw_no_line(
     national_run: dict[str, object],
 ) -> None:
-    """2 councils of 152 sent Clients: the England nominal rate says so wherever it is shown,
+    """5 councils of 152 sent Clients: the England nominal rate says so wherever it is shown,
     and no national or regional line is drawn from it; from half the councils, one is."""
     tables: dict[str, pl.DataFrame] = national_run["tables"]  # type: ignore[assignment]
     page = national_page(national_run)
@@ -313,9 +314,15 @@ def test_the_nominal_rate_shows_its_coverage_and_few_councils_draw_no_line(
             f"{expected['councils_included']} councils"
         )
     trend = re.search(r'<div class="figure[^"]*" id="trend-nominal_rate">(.*?)</div>', page, re.S)
-    assert trend and "<svg" not in trend[1] and "2 of 152 did in every period" in trend[1]
+    assert trend and "<svg" not in trend[1] and "5 of 152 did in every period" in trend[1]
     councils = [row[0] for row in found.tables["nominal-councils"][1:]]
-    assert sorted(set(councils)) == ["Leeds (E08000035)", "Somerset (E10000027)"]
+    assert sorted(set(councils)) == [
+        "Bury (E08000002)",
+        "Richmond upon Thames (E09000027)",
+        "Rutland (E06000017)",
+        "Somerset (E10000027)",
+        "Swindon (E06000030)",
+    ]
 
     def drawn(with_clients: int) -> tuple[bool, int]:
         """Whether the England line is drawn, and how many region lines, when England's
