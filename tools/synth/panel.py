@@ -319,6 +319,46 @@ class Panel:
             return allocation, plan, "Y"
         return allocation, plan if rnd() < 0.95 else None, "Y" if rnd() < 0.95 else "N"
 
+    # --- for generators that place budgets and services themselves (anchored.py) -----------
+
+    def join_unbudgeted(self, n: int, *, age: str | None = None, history_days: int = 365) -> int:
+        """Add ``n`` people on commissioned support only (of ``age``, if given), drawn as
+        joiners are; returns the index of the first of them in ``people``."""
+        first = len(self.people)
+        cells = [c for c in self.cells if age is None or c.age == age]
+        cum = list(
+            accumulate(
+                mix.AGE_BAND_WEIGHTS[c.age]
+                * mix.SUPPORT_REASON_WEIGHTS[c.age][c.reason]
+                / sum(mix.SUPPORT_REASON_WEIGHTS[c.age].values())
+                for c in cells
+            )
+        )
+        for cell in self.rng.choices(cells, cum_weights=cum, k=n):
+            person = self._person(self._new_ref(), cell, NO_BUDGET, history_days)
+            self.people.append(person)
+            self.tally.add(person)
+        return first
+
+    def draw_service(self, service_type: str, kind: str) -> Service:
+        """One service of ``service_type``; ``kind`` is COUNCIL (block or spot, drawn), ISF or
+        DIRECT_PAYMENT."""
+        return self._service(service_type, kind)
+
+    def criteria(
+        self, budget_type: str, history_days: int
+    ) -> tuple[datetime.date | None, datetime.date | None, str | None]:
+        """Allocation date, support plan date and person_directs_support for a budget type,
+        drawn as for a new person (council-managed: a share nominal, as mix.NOMINAL_SHARE)."""
+        return self._criteria(budget_type, history_days)
+
+    def remove_at(self, indices: Iterable[int]) -> None:
+        """Take the people at ``indices`` out of the panel (they leave)."""
+        gone = set(indices)
+        for i in gone:
+            self.tally.remove(self.people[i])
+        self.people = [p for i, p in enumerate(self.people) if i not in gone]
+
     # --- planted changes ----------------------------------------------------------------
 
     def replace(self, index: int, new: Person) -> None:
