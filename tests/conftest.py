@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -51,16 +52,32 @@ NATIONAL = FIXTURES / "national"
 
 @pytest.fixture(scope="session")
 def national_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """README's main job, once a session: aggregate the national example (with report.html)."""
+    """README's main job, once a session: aggregate the national example (with report.html).
+
+    Once for the whole session, not once per pytest-xdist worker: the first worker to need
+    it runs it under a lock in the folder the workers share, and the others read its
+    outputs (the longest fixture of the suite, otherwise run on both cores).
+    """
+    import fcntl
+
     import polars as pl
 
     from returns_kit.cli import main
 
-    root = tmp_path_factory.mktemp("national")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "national-run"
+    with open(shared / "national-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = root / "code.json"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker that died halfway
+            root.mkdir()
+            args = ["aggregate", str(NATIONAL), "--out", str(root / "out")]
+            code = main([*args, "--cache-dir", str(root / "c"), "--quiet"])
+            done.write_text(json.dumps(code))
+        code = json.loads(done.read_text())
     out = root / "out"
-    code = main(
-        ["aggregate", str(NATIONAL), "--out", str(out), "--cache-dir", str(root / "c"), "--quiet"]
-    )
     tables = {p.stem: pl.read_csv(p, infer_schema_length=None) for p in out.glob("*.csv")}
     return {"code": code, "out": out, "root": root, "tables": tables}
 

@@ -6,13 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from returns_kit.findings import Finding
 from returns_kit.validate import validate_file
+from tools.synth import generate_return, write_xlsx
 
 from .conftest import FIXTURES
 
-WITH_CLIENTS = FIXTURES / "valid/westminster-2014-15-clients.xlsx"
+
+@pytest.fixture(scope="module")
+def with_clients(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid return with a Clients sheet, for the tests that edit one: openpyxl takes
+    seconds to open and save the shipped fixture's (4,418 clients), and size is not the point."""
+    path = tmp_path_factory.mktemp("messages") / "E09000033-2014-15.xlsx"
+    write_xlsx(generate_return("E09000033", "2014-15", seed=3, people=60, with_clients=True), path)
+    assert _findings(path) == []
+    return path
 
 
 def _findings(path: Path) -> list[Finding]:
@@ -87,13 +97,13 @@ def test_an_identifier_in_the_contact_email_is_still_withheld(tmp_path: Path) ->
     assert "943" not in found.message and "(value not shown)" in found.message
 
 
-def test_an_email_as_client_ref_is_never_shown(tmp_path: Path) -> None:
+def test_an_email_as_client_ref_is_never_shown(tmp_path: Path, with_clients: Path) -> None:
     def email_ref(wb: openpyxl.Workbook) -> None:
         clients = wb["Clients"]
         column = [c.value for c in clients[1]].index("client_ref") + 1
         clients.cell(2, column).value = "jo.bloggs@example.com"
 
-    path = _edited(WITH_CLIENTS, tmp_path / "ref.xlsx", email_ref)
+    path = _edited(with_clients, tmp_path / "ref.xlsx", email_ref)
     messages = " ".join(f.message for f in _findings(path))
     assert "jo.bloggs" not in messages and "example.com" not in messages
 
@@ -113,23 +123,25 @@ def _duplicate_row(sheet: str, row: int, *more: str) -> object:
     return edit
 
 
-def test_a_repeated_services_row_is_one_finding(tmp_path: Path) -> None:
+def test_a_repeated_services_row_is_one_finding(tmp_path: Path, with_clients: Path) -> None:
     """S001 says the row is repeated; C004 does not also say its people differ from Clients."""
     edit = _duplicate_row("Services", 2, "people")
-    rules = [f.rule for f in _findings(_edited(WITH_CLIENTS, tmp_path / "dup.xlsx", edit))]
+    rules = [f.rule for f in _findings(_edited(with_clients, tmp_path / "dup.xlsx", edit))]
     assert "S001" in rules
     assert "C004" not in rules
 
 
-def test_a_repeated_budgets_row_is_one_finding(tmp_path: Path) -> None:
+def test_a_repeated_budgets_row_is_one_finding(tmp_path: Path, with_clients: Path) -> None:
     """B001 says the row is repeated; C003 does not also say its counts differ from Clients."""
     edit = _duplicate_row("Budgets", 2, "people_total", "no_personal_budget")
-    rules = [f.rule for f in _findings(_edited(WITH_CLIENTS, tmp_path / "dup.xlsx", edit))]
+    rules = [f.rule for f in _findings(_edited(with_clients, tmp_path / "dup.xlsx", edit))]
     assert "B001" in rules
     assert "C003" not in rules
 
 
-def test_a_service_clients_do_not_match_is_still_reported(tmp_path: Path) -> None:
+def test_a_service_clients_do_not_match_is_still_reported(
+    tmp_path: Path, with_clients: Path
+) -> None:
     """Passing over repeated rows leaves the comparison of every other row as it was."""
 
     def edit(wb: openpyxl.Workbook) -> None:
@@ -137,5 +149,5 @@ def test_a_service_clients_do_not_match_is_still_reported(tmp_path: Path) -> Non
         column = [cell.value for cell in ws[1]].index("people") + 1
         ws.cell(2, column).value += 1
 
-    found = _findings(_edited(WITH_CLIENTS, tmp_path / "c004.xlsx", edit))
+    found = _findings(_edited(with_clients, tmp_path / "c004.xlsx", edit))
     assert [(f.rule, f.row) for f in found if f.rule.startswith("C")] == [("C004", 2)]
