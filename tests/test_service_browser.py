@@ -37,6 +37,10 @@ from tests.test_service_council import (
 
 from .serving import PASSWORD, Served, make_collection, start
 
+# Both journeys, end to end in Chromium on SQLite and PostgreSQL, take minutes: CI runs them
+# in its second pass (`-m slow`), after the default run.
+pytestmark = pytest.mark.slow
+
 SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "service"
 
 

@@ -24,6 +24,10 @@ from .serving import COUNCIL_A, PASSWORD, Served, start
 from .test_browser import browser  # noqa: F401  (the module's Chromium, as a fixture)
 from .test_ledger_support import BACKENDS, backend
 
+# Both journeys, end to end in Chromium on SQLite and PostgreSQL, take minutes: CI runs them
+# in its second pass (`-m slow`), after the default run.
+pytestmark = pytest.mark.slow
+
 #: the collection of tests/test_service_national.py, made in its own process
 MAKE = (
     "import sys; from pathlib import Path; "
