@@ -177,7 +177,6 @@ def test_aggregate_page_renders_clean(browser: Any, national_run: dict[str, obje
         assert page.locator("article.flag").count() == cards
         assert page.locator(".spread-table").count() == 2
         # A table for each pair of periods with councils followed; Somerset's letter named.
-        tables: dict[str, Any] = national_run["tables"]  # type: ignore[assignment]
         followed = tables["label_only"]["period"].n_unique()
         assert followed >= 1 and page.locator("table.label-only").count() == followed
         assert "Somerset" in page.locator("#change-pb_rate-2013-14").inner_text()

@@ -368,9 +368,10 @@ def test_every_form_carries_the_csrf_field_and_no_page_has_inline_script(world: 
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", answer.text, re.I), f"{name}: handler"
         assert not re.search(r"javascript:", answer.text, re.I), name
         policy = answer.headers["Content-Security-Policy"]
-        directives = dict(
-            (part.strip() + " ").split(" ", 1) for part in policy.split(";") if part.strip()
-        )
+        directives: dict[str, str] = {}
+        for part in filter(None, (part.strip() for part in policy.split(";"))):
+            directive, _, sources = part.partition(" ")
+            directives[directive] = sources
         # scripts from the service itself at most (a build's report.html: none at all)
         script = directives.get("script-src", directives["default-src"]).strip()
         assert script in ("'self'", "'none'"), f"{name}: script-src {script}"
