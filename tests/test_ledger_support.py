@@ -63,9 +63,11 @@ def new_postgres_database(request: pytest.FixtureRequest) -> str:
         pytest.fail(f"cannot create a database on {POSTGRES_VARIABLE}: {problem}")
 
     def drop() -> None:
+        from django.conf import settings
         from django.db import connections
 
-        connections.close_all()
+        if settings.configured:  # a test that used the database only from other processes
+            connections.close_all()
         with _admin(server) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
