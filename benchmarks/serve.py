@@ -387,6 +387,12 @@ def main() -> None:
             started = time.perf_counter()
             page = session.get(base2 + "/council/", allow_redirects=False, timeout=TIMEOUT)
             line("the council's page (/council/)",
+                 f"{time.perf_counter() - started:.2f} s ({page.status_code})")  # fmt: skip
+            # the findings page the officer lands on after the upload
+            findings = f"{base2}/council/submissions/{result.body.get('id')}"
+            started = time.perf_counter()
+            page = session.get(findings, allow_redirects=False, timeout=TIMEOUT)
+            line("its findings page (/council/submissions/ID)",
                  f"{time.perf_counter() - started:.2f} s ({page.status_code})",
                  "target < 3 s")  # fmt: skip
     finally:
