@@ -68,6 +68,30 @@ class Visit:
     requests: list[str] = field(default_factory=list)
 
 
+def watch(context: Any, page: Any, allowed: Any, elsewhere: list[str], problems: list[str]) -> None:
+    """Refuse, and record in ``elsewhere``, every request whose URL ``allowed`` rejects;
+    record each console message of note and each page error in ``problems``."""
+
+    def on_request(route: Any) -> None:
+        url = route.request.url
+        if allowed(url):
+            route.continue_()
+        else:
+            elsewhere.append(url)
+            route.abort()
+
+    context.route("**/*", on_request)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning", "assert")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+
 @contextmanager
 def visit(browser: Any, path: Path, name: str, width: int = 1280) -> Iterator[Visit]:
     """Open ``path``; record every request, console message of note and page error."""
@@ -75,25 +99,7 @@ def visit(browser: Any, path: Path, name: str, width: int = 1280) -> Iterator[Vi
     page = context.new_page()
     own = path.resolve().as_uri()
     seen = Visit(page)
-
-    def on_request(route: Any) -> None:
-        url = route.request.url
-        if url == own:
-            route.continue_()
-        else:
-            seen.requests.append(url)
-            route.abort()
-
-    context.route("**/*", on_request)
-    page.on(
-        "console",
-        lambda message: (
-            seen.problems.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning", "assert")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
+    watch(context, page, lambda url: url == own, seen.requests, seen.problems)
     page.on("requestfailed", lambda request: seen.problems.append(f"failed: {request.url}"))
     page.goto(own, wait_until="load")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

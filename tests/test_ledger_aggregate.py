@@ -204,8 +204,8 @@ def test_the_national_example_with_somerset_resubmitting_gives_the_same_flags(
     theirs = pl.read_parquet(tmp_path / "plain" / "flags.parquet")
     assert ours.equals(theirs)
     # the pair rules, and the screens of the period (two periods: no history for P012)
-    somerset = set(ours.filter(pl.col("council_code") == "E10000027")["rule"])
-    assert somerset == {"P001", "P003", "P010", "P011"}
+    rules = set(ours.filter(pl.col("council_code") == "E10000027")["rule"])
+    assert rules == {"P001", "P003", "P010", "P011"}
 
 
 def test_a_revision_keeps_the_last_releases_suppressions(

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_browser import CHROMIUM_FLAGS, Visit, chromium_path, clean
+from tests.test_browser import CHROMIUM_FLAGS, Visit, chromium_path, clean, watch
 from tests.test_ledger_support import BACKENDS, backend, edited
 from tests.test_service_council import (
     EXPLANATION,
@@ -84,24 +84,8 @@ def signed_in(browser: Any, served: Served, name: str, script: bool = True) -> I
     page = context.new_page()
     seen = Visit(page)
 
-    def on_request(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(served.url + "/"):
-            route.continue_()
-        else:
-            seen.requests.append(url)
-            route.abort()
-
-    context.route("**/*", on_request)
-    page.on(
-        "console",
-        lambda message: (
-            seen.problems.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning", "assert")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
+    watch(context, page, lambda url: url.startswith(served.url + "/"), seen.requests,
+          seen.problems)  # fmt: skip
     page.goto(served.url + "/login/")
     page.fill("#username", name)
     page.fill("#password", PASSWORD)

@@ -21,7 +21,10 @@ import pytest
 
 from .conftest import ROOT
 from .serving import COUNCIL_A, PASSWORD, Served, start
-from .test_browser import browser  # noqa: F401  (the module's Chromium, as a fixture)
+from .test_browser import (
+    browser,  # noqa: F401  (the module's Chromium, as a fixture)
+    watch,
+)
 from .test_ledger_support import BACKENDS, backend
 
 # Both journeys, end to end in Chromium on SQLite and PostgreSQL, take minutes: CI runs them
@@ -81,23 +84,8 @@ def journey(browser: Any, served: Served, name: str) -> Iterator[Journey]:  # no
     page = context.new_page()
     seen = Journey(page, served)
 
-    def on_request(route: Any) -> None:
-        if route.request.url.startswith(served.url + "/"):
-            route.continue_()
-        else:
-            seen.elsewhere.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", on_request)
-    page.on(
-        "console",
-        lambda message: (
-            seen.problems.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning", "assert")
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: seen.problems.append(f"page error: {error}"))
+    watch(context, page, lambda url: url.startswith(served.url + "/"), seen.elsewhere,
+          seen.problems)  # fmt: skip
     page.goto(served.url + "/login/")
     page.fill("#username", name)
     page.fill("#password", PASSWORD)

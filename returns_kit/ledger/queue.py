@@ -25,6 +25,7 @@ from returns_kit.ledger.service import (
     _summary_of,
     currents,
     evidence_hash,
+    standing,
 )
 
 FLAG, QUERY = "flag", "query"
@@ -104,16 +105,8 @@ def review_queue(ledger: Ledger) -> list[QueueItem]:
 
     found = currents(ledger, period__in=ledger.config.periods)
     base = {"collection": ledger.collection, "period__in": ledger.config.periods}
-    explanations: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
-    for row in Explanation.objects.filter(**base).order_by("seq"):
-        explanations.setdefault((row.council_code, row.period), {})[
-            (row.rule, fold(row.scope) if row.scope else "")
-        ] = row
-    decisions: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
-    for row in Decision.objects.filter(**base).order_by("seq"):
-        decisions.setdefault((row.council_code, row.period), {})[
-            (row.rule, fold(row.scope) if row.scope else "")
-        ] = row
+    explanations = standing(Explanation, base)
+    decisions = standing(Decision, base)
     judgements = _judgements(ledger)
     items: list[QueueItem] = []
     for key in sorted(found.choices):

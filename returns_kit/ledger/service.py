@@ -1231,6 +1231,20 @@ def status_csv(rows: list[Any], fields: tuple[str, ...]) -> str:
     return str(neutralise(frame).write_csv())
 
 
+Standing = dict[tuple[str, str], dict[tuple[str, str], Any]]
+
+
+def standing(model: Any, base: dict[str, Any]) -> Standing:
+    """The explanations or decisions that stand, by (council, period) and then (rule, folded
+    scope): the latest row of each, since a later row takes precedence over an earlier one."""
+    found: Standing = {}
+    for row in model.objects.filter(**base).order_by("seq"):
+        found.setdefault((row.council_code, row.period), {})[
+            (row.rule, fold(row.scope) if row.scope else "")
+        ] = row
+    return found
+
+
 def status(ledger: Ledger, period: str | None = None) -> Status:
     from returns_kit.ledger.models import Decision, Explanation, SignOff
 
@@ -1238,16 +1252,8 @@ def status(ledger: Ledger, period: str | None = None) -> Status:
     filters: dict[str, Any] = {"period__in": periods}
     found = currents(ledger, **filters)
     base = {"collection": ledger.collection, "period__in": periods}
-    explanations: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
-    for row in Explanation.objects.filter(**base).order_by("seq"):
-        explanations.setdefault((row.council_code, row.period), {})[
-            (row.rule, fold(row.scope) if row.scope else "")
-        ] = row
-    decisions: dict[tuple[str, str], dict[tuple[str, str], Any]] = {}
-    for row in Decision.objects.filter(**base).order_by("seq"):
-        decisions.setdefault((row.council_code, row.period), {})[
-            (row.rule, fold(row.scope) if row.scope else "")
-        ] = row
+    explanations = standing(Explanation, base)
+    decisions = standing(Decision, base)
     signoffs: dict[int, Any] = {}
     for row in SignOff.objects.filter(**base).order_by("seq"):
         signoffs[row.submission_id] = row
