@@ -139,3 +139,26 @@ def test_behind_a_trusted_proxy_the_service_is_public_even_on_loopback(tmp_path:
         assert "Secure" in answer.headers["Set-Cookie"]
     finally:
         server.stop()
+
+
+def test_the_deadlines_are_moved_from_the_command_line(tmp_path: Path) -> None:
+    folder = tmp_path / "collection"
+    assert returns("collect", "init", folder, "--name", "x", "--periods", "2013-14").returncode == 0
+    moved = returns(
+        "collect", "deadlines", folder, "--soft-deadline", "2014-06-30", "--close", "2014-07-31",
+        "--by", "National team", "--reason", "As published.",
+    )  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.strip() == (
+        "Deadlines now: soft deadline 2014-06-30, hard close 2014-07-31."
+    )
+    settings = (folder / "collection.toml").read_text(encoding="utf-8")
+    assert "soft_deadline = 2014-06-30" in settings and "close = 2014-07-31" in settings
+    backwards = returns(
+        "collect", "deadlines", folder, "--soft-deadline", "2014-07-31", "--close", "2014-06-30",
+        "--by", "National team", "--reason", "x",
+    )  # fmt: skip
+    assert backwards.returncode == 2 and "before the soft deadline" in backwards.stderr
+    assert (folder / "collection.toml").read_text(encoding="utf-8") == settings
+    log = returns("collect", "log", folder, "--verify")
+    assert log.returncode == 0, log.stderr

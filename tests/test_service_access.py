@@ -173,7 +173,16 @@ TABLE: dict[str, list[Case]] = {
             {"data": {"name": "nobody"}},
         ),
     ],  # fmt: skip
-    "national-deadlines": [Case("GET", "/national/deadlines", ADMIN)],
+    "national-deadlines": [
+        Case("GET", "/national/deadlines", ADMIN),
+        # not a date: the admin is sent back with the refusal, nothing changed
+        Case(
+            "POST",
+            "/national/deadlines",
+            roles(302, 403, 403, 403, 403, 403, 302),
+            {"data": {"close": "soon", "reason": "x"}},
+        ),
+    ],  # fmt: skip
     "national-reopen": [
         Case("GET", "/national/reopen", roles(302, 403, 403, 403, 403, 403, 405)),
         # no such council: the admin is sent back with the refusal

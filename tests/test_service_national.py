@@ -410,6 +410,40 @@ def test_admins_see_the_deadlines_and_reopen_a_council(served: Served) -> None:
     assert "reopening" in text_of(admin.get(f"/national/log?kind=reopening&council={COUNCIL_A}"))
 
 
+def test_admins_move_the_deadlines_and_every_process_follows(served: Served) -> None:
+    """The close moved to the past refuses a new return (through the API, which reads the
+    settings again), moved back it is received; both moves are in the log."""
+    admin = served.client("admin")
+    late = NATIONAL / f"{COUNCIL_B}-2011-12.xlsx"  # bytes this collection has not seen
+
+    def send() -> int:
+        with late.open("rb") as handle:
+            answer = served.api("sub.b").post(
+                served.url + "/api/v1/submissions", files={"file": handle}, timeout=120
+            )
+        return answer.status_code
+
+    refused = admin.post(
+        "/national/deadlines", {"soft_deadline": "2014-06-30", "close": "2014-07-31"}
+    )
+    assert refused.status_code == 302  # no reason: refused, nothing changed
+    assert "Not changed: give a reason" in text_of(admin.get("/national/deadlines"))
+    moved = admin.post(
+        "/national/deadlines",
+        {"soft_deadline": "2014-06-30", "close": "2014-07-31", "reason": "As published."},
+    )
+    assert moved.status_code == 302
+    assert "hard close 2014-07-31" in text_of(admin.get("/national/deadlines"))
+    assert send() == 409  # closed, and this council not reopened
+    back = admin.post(
+        "/national/deadlines", {"soft_deadline": "2099-06-30", "close": "", "reason": "Undo."}
+    )
+    assert back.status_code == 302
+    assert send() == 201
+    log = text_of(admin.get("/national/log?kind=deadlines"))
+    assert "As published." in log and "Undo." in log
+
+
 def _ended(row: Any) -> Any:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -314,6 +314,35 @@ def verify_receipt(
 
 @collect.command()
 @_collection_dir
+@click.option("--soft-deadline", callback=_date, metavar="DATE", help="Shown to councils.")
+@click.option("--close", callback=_date, metavar="DATE", help="The hard close.")
+@click.option("--by", required=True, metavar="NAME")
+@click.option("--reason", required=True, metavar="TEXT")
+def deadlines(
+    folder: Path,
+    database_url: str | None,
+    soft_deadline: date | None,
+    close: date | None,
+    by: str,
+    reason: str,
+) -> None:
+    """Move the soft deadline and the hard close (a deadline not given is removed); the
+    change is in the log, and a running `returns serve` picks it up.
+
+    \b
+    Example:
+        returns collect deadlines pb --soft-deadline 2014-07-07 --close 2014-08-07 \\
+            --by "National team" --reason "Two councils' systems were down in June."
+    """
+    from returns_kit.ledger import service
+
+    with _problems():
+        ledger = _open(folder, database_url)
+        _say(service.set_deadlines(ledger, soft_deadline, close, by, reason))
+
+
+@collect.command()
+@_collection_dir
 @click.option("--council", required=True, metavar="CODE")
 @click.option("--period", metavar="YYYY-YY", help="One period (default: every period).")
 @click.option("--by", required=True, metavar="NAME")

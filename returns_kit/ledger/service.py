@@ -1105,6 +1105,53 @@ def verify_receipt(ledger: Ledger, receipt_text: str, file: Path) -> tuple[bool,
     )
 
 
+def set_deadlines(
+    ledger: Ledger, soft_deadline: date | None, close: date | None, by: str, reason: str
+) -> str:
+    """Move the soft deadline and the hard close: collection.toml rewritten (whole, then
+    renamed into place) and the change in the log, in one transaction; every process reads
+    the file again when it changes (the service) or starts (the commands)."""
+    from returns_kit.atomic import write_atomically
+
+    if not by.strip():
+        raise CollectionError("say who changes the deadlines (--by).")
+    if not reason.strip():
+        raise CollectionError("give a reason for moving the deadlines.")
+    if soft_deadline and close and close < soft_deadline:
+        raise CollectionError("the close comes before the soft deadline.")
+    before = ledger.config
+    after = replace(before, soft_deadline=soft_deadline, close=close)
+    if (before.soft_deadline, before.close) == (soft_deadline, close):
+        return "The deadlines are already those: nothing changed."
+
+    def iso(day: date | None) -> str | None:
+        return day.isoformat() if day else None
+
+    with writing(ledger):
+        _log(
+            ledger,
+            "deadlines",
+            {
+                "soft_deadline": iso(soft_deadline),
+                "close": iso(close),
+                "was": {"soft_deadline": iso(before.soft_deadline), "close": iso(before.close)},
+                "by": by.strip(),
+                "reason": reason.strip(),
+            },
+            now(),
+        )
+        # last in the transaction: a file that cannot be written rolls the log entry back
+        def write(temporary: Path) -> None:
+            temporary.write_text(after.to_toml(), encoding="utf-8")
+
+        write_atomically(ledger.folder / FILE, write)
+    ledger.config = after
+    return (
+        f"Deadlines now: soft deadline {iso(soft_deadline) or 'none'}, "
+        f"hard close {iso(close) or 'none'}."
+    )
+
+
 def reopen(ledger: Ledger, council: str, period: str | None, by: str, reason: str) -> str:
     """Let a council submit after the hard close (for one period, or every period)."""
     from returns_kit.ledger.models import Reopening

@@ -19,13 +19,18 @@ from returns_kit.ledger.service import Ledger
 
 _lock = threading.Lock()
 _ledger: Ledger | None = None
+#: collection.toml's (mtime, size) when this process last read it
+_read: tuple[int, int] | None = None
 
 
 def ledger() -> Ledger:
     """This process's collection, opened once; each caller gets its own copy, because a
     writing command keeps the locked chain head on the Ledger while it runs (threads serve
-    requests side by side)."""
-    global _ledger
+    requests side by side). Its settings are read again when collection.toml changes (an
+    admin moved a deadline, in this process or another)."""
+    global _ledger, _read
+    from returns_kit.ledger.config import FILE, CollectionError, load
+
     with _lock:
         if _ledger is None:
             from django.conf import settings
@@ -35,7 +40,25 @@ def ledger() -> Ledger:
             _ledger = open_ledger(
                 Path(settings.RETURNS_COLLECTION_DIR), settings.RETURNS_DATABASE_URL
             )
+            _read = _stamp(_ledger.folder / FILE)
+        else:
+            now_read = _stamp(_ledger.folder / FILE)
+            if now_read != _read:
+                try:
+                    _ledger = replace(_ledger, config=load(_ledger.folder))
+                except CollectionError:
+                    pass  # half-edited by hand: keep serving the settings last read
+                else:
+                    _read = now_read
         return replace(_ledger, head=None)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
 
 
 @dataclass(frozen=True)

@@ -486,12 +486,33 @@ def national_deactivate(request: Any) -> Any:
 
 @access.page(access.ADMIN)
 def national_deadlines(request: Any) -> Any:
-    """The deadlines (shown; they are the collection's settings) and the reopenings, with
-    the form to reopen a council after the close."""
+    """The deadlines, with the form to move them (POST), and the reopenings, with the form
+    to reopen a council after the close."""
+    from datetime import date
+
+    from returns_kit.ledger import service
     from returns_kit.ledger.clock import now
+    from returns_kit.ledger.config import CollectionError
     from returns_kit.ledger.models import Reopening
 
     ledger = access.ledger()
+    if request.method == "POST":
+        viewer: access.Viewer = request.viewer
+        try:
+            days = {}
+            for key in ("soft_deadline", "close"):
+                text = request.POST.get(key, "").strip()
+                try:
+                    days[key] = date.fromisoformat(text) if text else None
+                except ValueError:
+                    raise CollectionError(f"{text!r} is not a date like 2014-07-31.") from None
+            done = service.set_deadlines(
+                ledger, days["soft_deadline"], days["close"], viewer.name,
+                request.POST.get("reason", ""),
+            )  # fmt: skip
+        except CollectionError as problem:
+            return _back(request, "national-deadlines", f"Not changed: {problem}", refused=True)
+        return _back(request, "national-deadlines", done)
     reopenings = Reopening.objects.filter(collection=ledger.collection).order_by("-seq")
     return _page(
         request,
