@@ -1140,6 +1140,7 @@ def set_deadlines(
             },
             now(),
         )
+
         # last in the transaction: a file that cannot be written rolls the log entry back
         def write(temporary: Path) -> None:
             temporary.write_text(after.to_toml(), encoding="utf-8")
