@@ -408,7 +408,14 @@ def _flags(
     cards = []
     for (code, period), rows in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
         name = rows[0]["council_name"] or code
-        svg, adjusted = _flag_chart(code, name, period, tables, periods, breaks)
+        rank = rows[0].get("review_rank")
+        # A chart costs tens of milliseconds to draw: a year like 2012-13's push flags 80 and
+        # more councils, so only those in the review list above get one; the rest keep their
+        # findings and evidence, and say where they stand.
+        charted = rank is not None and rank <= REVIEW_ROWS
+        svg, adjusted = (
+            _flag_chart(code, name, period, tables, periods, breaks) if charted else (None, False)
+        )
         flagged = {row["rule"] for row in rows}
         others = [row for row in findings.get((code, period), []) if row["rule"] not in flagged]
         evidence = _evidence(rows) + _more_evidence(others, councils.get((code, period)))
@@ -432,6 +439,8 @@ def _flags(
                 "evidence": evidence,
                 "svg": chart(svg) if svg else None,
                 "adjusted": adjusted,
+                "rank": rank,
+                "charted": charted,
             }
         )
     notice_rows = [
