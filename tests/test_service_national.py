@@ -421,7 +421,7 @@ def test_admins_move_the_deadlines_and_every_process_follows(served: Served) -> 
             answer = served.api("sub.b").post(
                 served.url + "/api/v1/submissions", files={"file": handle}, timeout=120
             )
-        return answer.status_code
+        return int(answer.status_code)
 
     refused = admin.post(
         "/national/deadlines", {"soft_deadline": "2014-06-30", "close": "2014-07-31"}
