@@ -53,11 +53,10 @@ from returns_kit.hscic import load_activity
 from returns_kit.periods import Period
 from returns_kit.reference import Council, load_reference
 from tools.synth import mix
-from tools.synth.derive import about_grid, clients_grid, default_submitted_on
 from tools.synth.model import SyntheticReturn
+from tools.synth.national import panel_return
 from tools.synth.panel import NO_BUDGET, Panel, Style
 from tools.synth.people import Person, Service
-from tools.synth.reference import email_slug
 from tools.synth.write import write_xlsx
 
 __all__ = [
@@ -733,26 +732,7 @@ class _Run:
     # --- the return -------------------------------------------------------------------------
 
     def _return(self, period: Period) -> SyntheticReturn:
-        council = self.council
-        about = about_grid(
-            {
-                "schema_version": "1.0",
-                "council_code": council.gss_code,
-                "council_name": council.name,
-                "period": str(period),
-                "submitted_on": default_submitted_on(str(period)),
-                "contact_email": f"returns@{email_slug(council.name)}.gov.uk",
-            }
-        )
-        tally = self.panel.tally
-        sheets = {
-            "About": about,
-            "Budgets": tally.budgets_grid(),
-            "Services": tally.services_grid(),
-        }
-        if self.clients:
-            sheets["Clients"] = clients_grid(self.panel.sorted_people())
-        return SyntheticReturn(council.gss_code, str(period), sheets)
+        return panel_return(self.council, period, self.panel, self.clients)
 
 
 def anchored_returns(*, seed: int = 0, clients: bool = True) -> Iterator[SyntheticReturn]:

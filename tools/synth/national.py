@@ -385,26 +385,30 @@ class _SeriesRun:
             )
 
     def _return(self, council: Council, period: Period) -> SyntheticReturn:
-        name = council.name
-        about = about_grid(
-            {
-                "schema_version": "1.0",
-                "council_code": council.gss_code,
-                "council_name": name,
-                "period": str(period),
-                "submitted_on": default_submitted_on(str(period)),
-                "contact_email": f"returns@{email_slug(name)}.gov.uk",
-            }
-        )
-        tally = self.panel.tally
-        sheets = {
-            "About": about,
-            "Budgets": tally.budgets_grid(),
-            "Services": tally.services_grid(),
+        return panel_return(council, period, self.panel, self.clients)
+
+
+def panel_return(council: Council, period: Period, panel: Panel, clients: bool) -> SyntheticReturn:
+    """One council's return for ``period`` as ``panel`` stands: About, Budgets and Services
+    from its tally, Clients from its people when asked for."""
+    about = about_grid(
+        {
+            "schema_version": "1.0",
+            "council_code": council.gss_code,
+            "council_name": council.name,
+            "period": str(period),
+            "submitted_on": default_submitted_on(str(period)),
+            "contact_email": f"returns@{email_slug(council.name)}.gov.uk",
         }
-        if self.clients:
-            sheets["Clients"] = clients_grid(self.panel.sorted_people())
-        return SyntheticReturn(council.gss_code, str(period), sheets)
+    )
+    sheets = {
+        "About": about,
+        "Budgets": panel.tally.budgets_grid(),
+        "Services": panel.tally.services_grid(),
+    }
+    if clients:
+        sheets["Clients"] = clients_grid(panel.sorted_people())
+    return SyntheticReturn(council.gss_code, str(period), sheets)
 
 
 def national_returns(
