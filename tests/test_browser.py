@@ -47,8 +47,9 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def launched_chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, for a fixture to yield from (skipped when it is
+    missing, failed instead under RETURNS_KIT_REQUIRE_BROWSER=1)."""
     executable = chromium_path()
     if executable is None:
         if os.environ.get("RETURNS_KIT_REQUIRE_BROWSER") == "1":
@@ -59,6 +60,11 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from launched_chromium()
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_browser import CHROMIUM_FLAGS, Visit, chromium_path, clean, watch
+from tests.test_browser import Visit, clean, launched_chromium, watch
 from tests.test_ledger_support import BACKENDS, backend, edited
 from tests.test_service_council import (
     EXPLANATION,
@@ -62,16 +62,7 @@ def browser() -> Iterator[Any]:
     """Chromium for one test. Not tests/test_browser.py's module-wide one: Playwright's event
     loop must not be running while ``served`` creates or drops its database through Django,
     which refuses to touch a database from a thread with a running event loop."""
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("RETURNS_KIT_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (RETURNS_KIT_REQUIRE_BROWSER=1) but not found")
-        pytest.skip("Chromium not installed (Debian: apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+    yield from launched_chromium()
 
 
 @contextmanager
