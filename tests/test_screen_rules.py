@@ -7,9 +7,7 @@ returns_kit.screening; the end-to-end test aggregates real generated workbooks.
 from __future__ import annotations
 
 import json
-import math
 import random
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,8 @@ from returns_kit.thresholds import ConfigError, Thresholds, thresholds_from
 from tools.synth.generate import assemble, generate_people
 from tools.synth.people import Service
 from tools.synth.write import write_xlsx
+
+from .test_screening import hb_by_hand
 
 REFERENCE = load_reference()
 #: six councils of one region (North East), so regional impact is over the same people
@@ -73,36 +73,6 @@ def summary(
             },
         ),
     )
-
-
-def _quantile(values: list[float], p: float) -> float:
-    """R's default (type 7) quantile, written out."""
-    ordered = sorted(values)
-    h = (len(ordered) - 1) * p
-    low = math.floor(h)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (h - low) * (ordered[high] - ordered[low])
-
-
-def hb_by_hand(
-    values: dict[str, tuple[float, float]],
-    sizes: dict[str, tuple[int, int]],
-    u: float,
-    a: float,
-    c: float,
-) -> dict[str, tuple[float, float, float]]:
-    """unit -> (effect, lower, upper): Hidiroglou and Berthelot (1986), the size being the
-    larger of the unit's two people_totals."""
-    ratios = {k: x1 / x0 for k, (x0, x1) in values.items()}
-    r_m = statistics.median(ratios.values())
-    effects = {}
-    for k, r in ratios.items():
-        s = 1 - r_m / r if r < r_m else r / r_m - 1
-        effects[k] = s * max(sizes[k]) ** u
-    q1, em, q3 = (_quantile(list(effects.values()), p) for p in (0.25, 0.5, 0.75))
-    lower = em - c * max(em - q1, abs(a * em))
-    upper = em + c * max(q3 - em, abs(a * em))
-    return {k: (e, lower, upper) for k, e in effects.items()}
 
 
 #: council -> (personal budget holders before, after) out of people_total (before, after)

@@ -39,21 +39,35 @@ def _quantile(values: list[float], p: float) -> float:
     return ordered[low] + (h - low) * (ordered[high] - ordered[low])
 
 
-def _by_hand(
-    rows: dict[str, tuple[int | None, int | None]], u: float, a: float, c: float
-) -> dict[str, tuple[float, float, float, bool]]:
-    """unit -> (effect, lower, upper, outlier), from the 1986 paper's formulas."""
-    kept = {k: (x0, x1) for k, (x0, x1) in rows.items() if x0 and x1}
-    ratios = {k: x1 / x0 for k, (x0, x1) in kept.items()}
+def hb_by_hand(
+    values: dict[str, tuple[float, float]],
+    sizes: dict[str, tuple[int, int]],
+    u: float,
+    a: float,
+    c: float,
+) -> dict[str, tuple[float, float, float]]:
+    """unit -> (effect, lower, upper): Hidiroglou and Berthelot (1986), the size being the
+    larger of the unit's two people_totals."""
+    ratios = {k: x1 / x0 for k, (x0, x1) in values.items()}
     r_m = statistics.median(ratios.values())
     effects = {}
     for k, r in ratios.items():
         s = 1 - r_m / r if r < r_m else r / r_m - 1
-        effects[k] = s * max(kept[k]) ** u
+        effects[k] = s * max(sizes[k]) ** u
     q1, em, q3 = (_quantile(list(effects.values()), p) for p in (0.25, 0.5, 0.75))
     lower = em - c * max(em - q1, abs(a * em))
     upper = em + c * max(q3 - em, abs(a * em))
-    return {k: (e, lower, upper, e < lower or e > upper) for k, e in effects.items()}
+    return {k: (e, lower, upper) for k, e in effects.items()}
+
+
+def _by_hand(
+    rows: dict[str, tuple[int | None, int | None]], u: float, a: float, c: float
+) -> dict[str, tuple[float, float, float, bool]]:
+    """unit -> (effect, lower, upper, outlier), from the 1986 paper's formulas, a count being
+    its own size."""
+    kept = {k: (x0, x1) for k, (x0, x1) in rows.items() if x0 and x1}
+    found = hb_by_hand({k: (float(x0), float(x1)) for k, (x0, x1) in kept.items()}, kept, u, a, c)
+    return {k: (e, lower, upper, e < lower or e > upper) for k, (e, lower, upper) in found.items()}
 
 
 PANEL: dict[str, tuple[int | None, int | None]] = {
