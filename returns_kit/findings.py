@@ -39,6 +39,8 @@ class Finding:
     row: int | None = None  #: 1-based sheet row
     column: str | None = None  #: canonical column (or About field) name
     scope: str | None = None  #: e.g. "65+/MEMORY_COGNITION" or "HOME_CARE/BLOCK_CONTRACT"
+    #: the values the rule's message template is filled with (its numbers, as data)
+    params: dict[str, Any] | None = field(default=None, compare=False)
     evidence: dict[str, Any] | None = field(default=None, compare=False)
     explained: bool | None = None  #: for queries: answered by the Explanations sheet
 
@@ -50,6 +52,7 @@ class Finding:
             "rule": self.rule,
             "severity": self.severity.value,
             "message": self.message,
+            "params": self.params,
             "sheet": self.sheet,
             "cell": self.cell,
             "row": self.row,

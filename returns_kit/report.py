@@ -62,7 +62,7 @@ class FileReport:
 
 #: The version of the JSON report (``Report.to_dict``, ``--format json``): the major number
 #: changes when a field is removed or changes meaning, the minor when a field is added.
-REPORT_VERSION = "1.0"
+REPORT_VERSION = "1.1"  # 1.1: each finding's params
 
 
 def report_document(files: list[dict[str, Any]], valid: bool) -> dict[str, Any]:
@@ -104,16 +104,17 @@ class Report:
     def to_frame(self) -> Any:
         """Every finding as one row of a polars DataFrame, with its file's path.
 
-        Columns: path, rule, severity, message, sheet, cell, row, column, scope,
-        explained, and evidence as a JSON string (or null). A run with no finding
-        gives an empty frame with the same columns, so frames can be concatenated.
+        Columns: path, rule, severity, message, params, sheet, cell, row, column, scope,
+        explained, and evidence; params and evidence as JSON strings (or null). A run with
+        no finding gives an empty frame with the same columns, so frames can be concatenated.
         """
         import polars as pl
 
         rows = [
             {
                 "path": report.path,
-                **{k: v for k, v in f.to_dict().items() if k != "evidence"},
+                **{k: v for k, v in f.to_dict().items() if k not in ("params", "evidence")},
+                "params": json.dumps(f.params) if f.params is not None else None,
                 "evidence": json.dumps(f.evidence) if f.evidence is not None else None,
             }
             for report in self.files
@@ -124,6 +125,7 @@ class Report:
             "rule": pl.String,
             "severity": pl.String,
             "message": pl.String,
+            "params": pl.String,
             "sheet": pl.String,
             "cell": pl.String,
             "row": pl.Int64,

@@ -101,7 +101,7 @@ def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
     document = json.loads(out)
     # The format's version leads, so a reader can refuse a report it does not understand.
     assert list(document) == ["version", "valid", "files"]
-    assert document["version"] == "1.0"
+    assert document["version"] == "1.1"
     assert document["valid"] is False
     first = document["files"][0]
     assert set(first) == {"path", "valid", "council_code", "period", "findings"}
@@ -111,6 +111,7 @@ def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
         "rule",
         "severity",
         "message",
+        "params",
         "sheet",
         "cell",
         "row",
@@ -118,6 +119,11 @@ def test_json_document_shape(capsys: pytest.CaptureFixture[str]) -> None:
         "scope",
         "explained",
         "evidence",
+    }
+    # The message's numbers, as data (1.1): the same the message shows.
+    assert finding["params"] == {
+        "people_total": finding["evidence"]["people_total"],
+        "types_sum": finding["evidence"]["sum_of_budget_types"],
     }
     assert finding["evidence"] == {
         "people_total": finding["evidence"]["people_total"],

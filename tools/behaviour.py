@@ -16,7 +16,12 @@ Usage, from a worktree root::
     python tools/behaviour.py capture /tmp/before     # on the commit before the change
     python tools/behaviour.py capture /tmp/after      # after it
     python tools/behaviour.py compare /tmp/before /tmp/after
+    python tools/behaviour.py compare /tmp/before /tmp/after --ignore-key params \
+        --ignore-key version
 
+``--ignore-key`` drops a key wherever it appears in two JSON outputs before comparing them:
+for a change that adds a field on purpose (the report's ``params`` in version 1.1), so that
+everything else is still shown to be the same.
 ``compare`` prints every difference and exits 1 when there is one. Not a test: it takes a
 minute or two (one process per fixture) and compares two checkouts, not one.
 """
@@ -79,7 +84,16 @@ def _zip_members(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def compare(before: Path, after: Path) -> list[str]:
+def _without(value: object, keys: frozenset[str]) -> object:
+    """A JSON value with ``keys`` removed from every object in it."""
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
+
+
+def compare(before: Path, after: Path, ignore: frozenset[str] = frozenset()) -> list[str]:
     """Every difference between two captures, one line each; empty when identical."""
     differences = []
     names_before = {p.relative_to(before) for p in before.rglob("*") if p.is_file()}
@@ -91,6 +105,13 @@ def compare(before: Path, after: Path) -> list[str]:
         old, new = (before / name).read_bytes(), (after / name).read_bytes()
         if old == new:
             continue
+        if name.suffix == ".json" and ignore:
+            try:
+                same = _without(json.loads(old), ignore) == _without(json.loads(new), ignore)
+            except ValueError:
+                same = False
+            if same:
+                continue
         if name.suffix == ".xlsx":
             # A workbook may differ only in a zip header (a timestamp): then its members agree.
             members_old, members_new = _zip_members(before / name), _zip_members(after / name)
@@ -111,9 +132,13 @@ def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "capture":
         capture(Path(argv[1]))
         return 0
-    if len(argv) == 3 and argv[0] == "compare":
+    if len(argv) >= 3 and argv[0] == "compare" and len(argv) % 2 == 1:
         before, after = Path(argv[1]), Path(argv[2])
-        differences = compare(before, after)
+        options = argv[3:]
+        if any(flag != "--ignore-key" for flag in options[::2]):
+            print(__doc__, file=sys.stderr)
+            return 2
+        differences = compare(before, after, frozenset(options[1::2]))
         files = sum(1 for p in before.rglob("*") if p.is_file())
         for line in differences:
             print(line)

@@ -49,7 +49,34 @@ def rules_page() -> str:
         else:
             where = _AGGREGATE_ONLY.get(rule.id) or _STAGE.get(rule.id[0], "not yet implemented")
         lines.append(f"- **{rule.id}** {rule.name}: {where}")
+    lines += _messages_section()
     return "\n".join(lines) + "\n"
+
+
+def _messages_section() -> list[str]:
+    """Each rule's message templates and the parameters a finding of it carries."""
+    from returns_kit.rules.catalogue import templates
+    from returns_kit.rules.messages import fields
+
+    lines = [
+        "",
+        "## Messages and their parameters",
+        "",
+        "A finding's `message` is its rule's template filled with the finding's `params` (in "
+        "the JSON report, version 1.1): the same numbers and names as data, so a program "
+        "reads them from `params`, never from the text. `{name:,}` is a number with thousands "
+        "separators, `{name:.1%}` a share as a percentage, `{name!j}` a list joined with "
+        "commas. A rule with several templates says one of them, by what it found.",
+        "",
+        "| id | template | params |",
+        "|---|---|---|",
+    ]
+    for rule in RULES.values():
+        for template in templates(rule.id).values():
+            names = ", ".join(f"`{name}`" for name in sorted(fields(template))) or "none"
+            shown = template.replace("|", "\\|")
+            lines.append(f"| {rule.id} | {shown} | {names} |")
+    return lines
 
 
 #: The screens of the period: in the aggregate, never in validate --previous.
@@ -372,6 +399,11 @@ def output_formats_page() -> str:
             "`HOME_CARE/BLOCK_CONTRACT`), as used by the Explanations sheet;",
             "    - `explained`: for a query, whether the Explanations sheet answers it; null for "
             "other severities;",
+            "    - `params` (since 1.1): the values the rule's message template is filled "
+            "with, as data: numbers as numbers, names and codes as text, a cell's value only "
+            "as the message may quote it (for B003, `people_total` and `types_sum`). Each "
+            "rule's templates and their parameters are listed in [rules.md](rules.md); read "
+            "a figure from here, never from `message`;",
             "    - `evidence`: an object of the numbers behind the finding (for example "
             "`people_total` and `sum_of_budget_types` for B003), or null. B003, C003, C004, "
             "C007, S003-S005, P001-P006, P010-P012 and X001 give it; the other rules' figures "

@@ -37,7 +37,7 @@ from returns_kit.rules.ran import RulesRun
 from returns_kit.thresholds import Thresholds
 
 #: Bump when the layout of an entry changes; older entries are then misses.
-FORMAT = 2
+FORMAT = 3  # 3: findings carry their message parameters
 #: An entry's name: the file's SHA-256, the context key, and .json (.pickle: before JSON).
 ENTRY_NAME = re.compile(r"^[0-9a-f]{64}-[0-9a-f]{16}\.(json|pickle)$")
 _TEMPORARY = ".returns_kit-"
@@ -352,6 +352,7 @@ def _decode(document: dict[str, Any]) -> Cached:
             row=_typed(item["row"], int),
             column=_typed(item["column"], str),
             scope=_typed(item["scope"], str),
+            params=_typed(item["params"], dict),
             evidence=_typed(item["evidence"], dict),
             explained=_typed(item["explained"], bool),
         )

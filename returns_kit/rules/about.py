@@ -7,6 +7,7 @@ A001 and the malformed-period half of A004 are declared in the About schema
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from returns_kit.findings import Finding
 from returns_kit.privacy import shown
@@ -15,7 +16,7 @@ from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ReturnContext
 
 
-def _at(context: ReturnContext, name: str) -> dict[str, object]:
+def _at(context: ReturnContext, name: str) -> dict[str, Any]:
     about = context.sheet("About")
     where = about.about_cell(name) if about else None
     if where is None:

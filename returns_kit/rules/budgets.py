@@ -56,8 +56,7 @@ def budgets_sum(context: ReturnContext) -> Iterator[Finding]:
         scope = scope_of(row.get("age_band"), row.get("support_reason"))
         yield finding(
             "B003",
-            f"people_total is {row['people_total']:,} but the six budget types add up to "
-            f"{row['_sum']:,}.",
+            {"people_total": row["people_total"], "types_sum": row["_sum"]},
             **sheet.at("people_total", row[ROW]),
             scope=scope,
             evidence={"people_total": row["people_total"], "sum_of_budget_types": row["_sum"]},

@@ -7,10 +7,12 @@ spec states a requirement without naming a rule for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from returns_kit.findings import Finding, Severity
+from returns_kit.rules.messages import TEMPLATES, render
 
 ERROR, QUERY, WARNING, INFO = Severity.ERROR, Severity.QUERY, Severity.WARNING, Severity.INFO
 
@@ -303,10 +305,31 @@ _RULES = [
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 
-def finding(rule_id: str, message: str, **where: Any) -> Finding:
-    """A finding of ``rule_id``, its severity taken from the catalogue.
+def finding(
+    rule_id: str,
+    params: Mapping[str, Any] | str | None = None,
+    /,
+    *,
+    variant: str = "",
+    **where: Any,
+) -> Finding:
+    """A finding of ``rule_id``: its severity from the catalogue, its message the rule's
+    template (:data:`returns_kit.rules.messages.TEMPLATES`) filled with ``params``.
 
-    >>> finding("B003", "people_total is 5 but the types add up to 4", sheet="Budgets").severity
-    <Severity.ERROR: 'error'>
+    >>> made = finding("B003", {"people_total": 5, "types_sum": 4}, sheet="Budgets")
+    >>> made.severity, made.message
+    (<Severity.ERROR: 'error'>, 'people_total is 5 but the six budget types add up to 4.')
+    >>> made.params
+    {'people_total': 5, 'types_sum': 4}
     """
-    return Finding(rule=rule_id, severity=RULES[rule_id].severity, message=message, **where)
+    severity = RULES[rule_id].severity
+    if isinstance(params, str):  # a message not yet a template: removed once every rule has one
+        return Finding(rule=rule_id, severity=severity, message=params, **where)
+    values = dict(params or {})
+    message = render(rule_id, variant, values)
+    return Finding(rule=rule_id, severity=severity, message=message, params=values, **where)
+
+
+def templates(rule_id: str) -> dict[str, str]:
+    """``rule_id``'s message templates by variant ("" for a rule that says one thing)."""
+    return TEMPLATES.get(rule_id, {})
