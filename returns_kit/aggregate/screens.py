@@ -26,7 +26,6 @@ from returns_kit.reference import Reference
 from returns_kit.rules.catalogue import finding
 from returns_kit.screening import hb_scores, opposite_moves, out_of_line
 from returns_kit.thresholds import Thresholds
-from returns_kit.wording import counted
 
 UNIT, PERIOD, MEASURE = "council_code", "period", "measure"
 
@@ -230,16 +229,6 @@ def _series(counts: pl.DataFrame, lines: pl.DataFrame) -> dict[tuple[str, str], 
     return out
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _shown(measure: str, value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return f"{value:.1%}" if measure in RATES else f"{value:,.0f}"
-
-
 def _round(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) else value
 
@@ -253,15 +242,19 @@ def _p010(row: dict[str, Any], thresholds: Thresholds) -> Finding:
     previous, current = row["previous"], row["current"]
     if measure == "people_total":
         previous, current = int(previous), int(current)
-    direction = "rise" if row["effect"] > row["upper"] else "fall"
-    message = (
-        f"The {LABELS[measure]} moved from {_shown(measure, previous)} in "
-        f"{row['previous_period']} to {_shown(measure, current)} (x{row['ratio']:.2f}, against "
-        f"a median of x{row['median_ratio']:.2f} over the "
-        f"{counted(row['compared'], 'council')} compared): an unusual {direction} for the "
-        f"period, with a Hidiroglou-Berthelot score of {row['effect']:.2f} outside "
-        f"{row['lower']:.2f} to {row['upper']:.2f}. Explain what changed."
-    )
+    params = {
+        "measure_label": LABELS[measure],
+        "previous": previous,
+        "previous_period": row["previous_period"],
+        "current": current,
+        "ratio": row["ratio"],
+        "median_ratio": row["median_ratio"],
+        "councils_compared": row["compared"],
+        "direction": "rise" if row["effect"] > row["upper"] else "fall",
+        "score": row["effect"],
+        "lower": row["lower"],
+        "upper": row["upper"],
+    }
     evidence = {
         "measure": measure,
         "previous_period": row["previous_period"],
@@ -277,17 +270,21 @@ def _p010(row: dict[str, Any], thresholds: Thresholds) -> Finding:
         "u": thresholds.hb_u,
         "a": thresholds.hb_a,
     }
-    return finding("P010", message, scope=measure, evidence=evidence)
+    variant = "rate" if measure in RATES else "count"
+    return finding("P010", params, variant=variant, scope=measure, evidence=evidence)
 
 
 def _p011(row: dict[str, Any]) -> Finding:
     measure, related = row[MEASURE], row["related"]
-    message = (
-        f"{_capital(LABELS[measure])} went from {row['previous']:,} in {row['previous_period']} "
-        f"to {row['current']:,} while {LABELS[related]} went the other way, from "
-        f"{row['related_previous']:,} to {row['related_current']:,}: people may be reported "
-        "on the wrong line. Check both counts."
-    )
+    params = {
+        "measure_label": LABELS[measure],
+        "previous": row["previous"],
+        "previous_period": row["previous_period"],
+        "current": row["current"],
+        "related_label": LABELS[related],
+        "related_previous": row["related_previous"],
+        "related_current": row["related_current"],
+    }
     evidence = {
         "measure": measure,
         "previous_period": row["previous_period"],
@@ -299,28 +296,29 @@ def _p011(row: dict[str, Any]) -> Finding:
         "related_current": row["related_current"],
         "related_factor": _round(row["related_factor"]),
     }
-    return finding("P011", message, scope=measure, evidence=evidence)
+    return finding("P011", params, scope=measure, evidence=evidence)
 
 
 def _p012(row: dict[str, Any], series: dict[str, int]) -> Finding:
     measure, period = row[MEASURE], row[PERIOD]
-    label = _capital(LABELS[measure])
-    listed = ", ".join(f"{p} {v:,}" for p, v in series.items())
     last = _previous(period)
+    params: dict[str, Any] = {
+        "measure_label": LABELS[measure],
+        "current": row["current"],
+        "period": period,
+        "reference": row["reference"],
+        "previous_period": last,
+        "series_listed": ", ".join(f"{p} {v:,}" for p, v in series.items()),
+    }
     if row["kind"] == "spike":
-        before = str(Period.parse(last).previous())  # type: ignore[union-attr]
-        message = (
-            f"{label} numbered {row['current']:,} in {period}, back near "
-            f"{row['reference']:,.0f} in {before}, so {row['spike']:,} in {last} looks out of "
-            f"line with the council's own years (series: {listed}). Check the earlier figure."
-        )
+        params["period_before_spike"] = str(Period.parse(last).previous())  # type: ignore[union-attr]
+        params["spike"] = row["spike"]
+        variant = "spike"
     else:
-        message = (
-            f"{label} numbered {row['current']:,} in {period}, a factor of "
-            f"{row['factor']:.1f} from the council's own median of {row['reference']:,.0f} "
-            f"over {counted(row['history_periods'], 'earlier period')} and far from "
-            f"{series.get(last, 0):,} in {last} (series: {listed}). Check the figure."
-        )
+        params["factor"] = row["factor"]
+        params["history_periods"] = row["history_periods"]
+        params["previous_count"] = series.get(last, 0)
+        variant = "level"
     evidence = {
         "measure": measure,
         "kind": row["kind"],
@@ -331,7 +329,7 @@ def _p012(row: dict[str, Any], series: dict[str, int]) -> Finding:
         "history_periods": row["history_periods"],
         "series": series,
     }
-    return finding("P012", message, scope=measure, evidence=evidence)
+    return finding("P012", params, variant=variant, scope=measure, evidence=evidence)
 
 
 def screen_returns(

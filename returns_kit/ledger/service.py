@@ -578,6 +578,7 @@ def _query(item: Finding) -> dict[str, Any]:
         "scope": item.scope,
         "evidence": item.evidence,
         "message": item.message,
+        "params": item.params,
         "sheet": item.sheet,
         "cell": item.cell,
     }
@@ -623,8 +624,8 @@ def _period_findings(
             [
                 finding(
                     "P006",
-                    f"No comparison with the previous period ({previous_key[1]}): {why}, so "
-                    "the period-to-period rules were not run.",
+                    {"previous_period": previous_key[1], "why": why},
+                    variant="collection",
                     evidence={"previous_period": previous_key[1], "why": why},
                 )
             ],
@@ -845,7 +846,11 @@ def explain(
 
 
 def evidence_hash(findings: Sequence[dict[str, Any]]) -> str:
-    """SHA-256 of the canonical JSON of the evidence behind a fingerprint's findings."""
+    """SHA-256 of the canonical JSON of the evidence behind a fingerprint's findings.
+
+    Over ``evidence``, not ``params``: a query's evidence holds every figure its message
+    shows (tests/test_params.py checks it), and decisions recorded before findings carried
+    params stay bound to the same hash."""
     evidence = sorted(audit.canonical(item.get("evidence")) for item in findings)
     return hashlib.sha256(audit.canonical(evidence).encode()).hexdigest()
 
@@ -884,7 +889,10 @@ def _queries_of(row: Any, judgement: Any = None) -> list[dict[str, Any]]:
         return list(row.query_findings)
     own = [q for q in row.query_findings if not _period_rule(q["rule"])]
     return own + [
-        {key: item.get(key) for key in ("rule", "scope", "evidence", "message", "sheet", "cell")}
+        {
+            key: item.get(key)
+            for key in ("rule", "scope", "evidence", "message", "params", "sheet", "cell")
+        }
         for item in judgement.findings
         if item["severity"] == Severity.QUERY.value
     ]

@@ -100,18 +100,17 @@ def relabelled_clients(before: ReturnSummary, after: ReturnSummary, tolerance: f
     return moved.height
 
 
-def _points(rate: float | None) -> str:
-    return "unknown" if rate is None else f"{rate:.1%}"
-
-
 def p001_pb_rate_jump(c: Comparison, t: Thresholds) -> Iterator[Finding]:
     e = c.evidence
     if e["pb_rate_change"] is not None and e["pb_rate_change"] >= t.pb_rate_jump:
         yield finding(
             "P001",
-            f"The personal budget rate rose from {_points(e['pb_rate_before'])} in "
-            f"{c.before.period} to {_points(e['pb_rate_after'])} "
-            f"({e['pb_rate_change'] * 100:+.1f} points). Explain what changed for these people.",
+            {
+                "pb_rate_before": e["pb_rate_before"],
+                "previous_period": c.before.period,
+                "pb_rate_after": e["pb_rate_after"],
+                "pb_rate_change_points": e["pb_rate_change"] * 100,
+            },
             evidence=_pick(e, "pb_rate_before", "pb_rate_after", "pb_rate_change"),
         )
 
@@ -134,11 +133,13 @@ def p002_suspected_relabelling(c: Comparison, t: Thresholds) -> Iterator[Finding
     ):
         yield finding(
             "P002",
-            f"Suspected relabelling: the personal budget rate rose "
-            f"{e['pb_rate_change'] * 100:.1f} points, but the choice rate moved only "
-            f"{e['choice_rate_change'] * 100:+.1f} points and the services did not change "
-            f"(service shift {e['service_shift']:.3f}, block-contract share "
-            f"{_points(block_before)} to {_points(block_after)}).",
+            {
+                "pb_rate_change_points": e["pb_rate_change"] * 100,
+                "choice_rate_change_points": e["choice_rate_change"] * 100,
+                "service_shift": e["service_shift"],
+                "block_share_before": block_before,
+                "block_share_after": block_after,
+            },
             evidence=_pick(
                 e,
                 "pb_rate_before",
@@ -158,8 +159,7 @@ def p003_clients_relabelled(c: Comparison, t: Thresholds) -> Iterator[Finding]:
     if count is not None and count >= t.relabelled_clients_min:
         yield finding(
             "P003",
-            f"{count:,} clients in both periods moved from no personal budget to a "
-            "council-managed budget with the same services, arrangements, providers and cost.",
+            {"clients": count},
             evidence={"clients": count},
         )
 
@@ -169,8 +169,12 @@ def p004_people_total_change(c: Comparison, t: Thresholds) -> Iterator[Finding]:
     if before and abs(after - before) / before > t.people_total_change_max:
         yield finding(
             "P004",
-            f"people_total changed from {before:,} in {c.before.period} to {after:,} "
-            f"({(after - before) / before:+.0%}).",
+            {
+                "people_total_before": before,
+                "previous_period": c.before.period,
+                "people_total_after": after,
+                "people_total_change": (after - before) / before,
+            },
             evidence={"people_total_before": before, "people_total_after": after},
         )
 
@@ -200,49 +204,41 @@ def p005_no_comparison(
     if period in thresholds.series_breaks and has_previous:
         return finding(
             "P005",
-            f"No comparison with {this.previous()}: {period} is a national series break "
-            "(councils' own recording changed).",
+            {"previous_period": str(this.previous()), "period": period},
+            variant="series_break",
             evidence={"reason": "series break"},
         )
     council = reference.councils.get(council_code)
     if council is None or council.first_period != this:
         return None
     if reference.continues(council_code) is None and reference.predecessors(council_code):
-        names = ", ".join(sorted(c.name for c in reference.predecessors(council_code)))
+        names = sorted(c.name for c in reference.predecessors(council_code))
         return finding(
             "P005",
-            f"No comparison with {this.previous()}: {council.name} was formed in {period} by a "
-            f"reorganisation of {names}.",
+            {
+                "previous_period": str(this.previous()),
+                "council_name": council.name,
+                "period": period,
+                "predecessors": names,
+            },
+            variant="formed",
             evidence={"reason": "reorganisation"},
         )
     return None
 
 
-#: Why a council has no usable previous return, as P006 names it (the key is its evidence).
-P006_REASONS = {
-    "missing": "no return for it was received",
-    "errors": "its return has errors",
-    "conflict": "{count} different returns for it are in conflict",
-    "unusable": "its return could not be used",
-    "this-return-errors": "this return has errors",
-}
-
-
 def p006_no_previous(previous: str | None, reason: str, count: int = 2) -> Finding:
     """P006: no comparison, because there is no usable previous return (or this one has
-    errors), and why; ``reason`` is a key of P006_REASONS, ``count`` the returns in conflict."""
-    period = previous or "the previous period"
-    why = P006_REASONS[reason].format(count=count)
+    errors), and why: ``reason`` is one of missing, errors, conflict, unusable and
+    this-return-errors (P006's templates), ``count`` the returns in conflict."""
     evidence: dict[str, Any] = {"reason": reason}
+    params: dict[str, Any] = {}
     if previous is not None:
-        evidence["previous_period"] = previous
+        evidence["previous_period"] = params["previous_period"] = previous
     if reason == "conflict":
-        evidence["returns"] = count
-    return finding(
-        "P006",
-        f"No comparison with {period}: {why}, so the period-to-period rules were not run.",
-        evidence=evidence,
-    )
+        evidence["returns"] = params["returns"] = count
+    variant = reason if previous is not None else f"{reason}-unnamed"
+    return finding("P006", params, variant=variant, evidence=evidence)
 
 
 def _pick(evidence: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -275,8 +271,8 @@ def period_findings(
         return None, [
             finding(
                 "P005",
-                f"No comparison with {before.period}: the previous return is a predecessor's in a "
-                "council reorganisation (a merger or split).",
+                {"previous_period": before.period},
+                variant="predecessor",
                 evidence={"reason": "reorganisation"},
             )
         ]

@@ -346,11 +346,12 @@ class Check:
 
 
 def _finding(item: dict[str, Any]) -> Finding:
+    # A report recorded before version 1.1 has no params: None, as for a rule without any.
     return Finding(
         rule=item["rule"], severity=Severity(item["severity"]), message=item["message"],
         sheet=item.get("sheet"), cell=item.get("cell"), row=item.get("row"),
-        column=item.get("column"), scope=item.get("scope"), evidence=item.get("evidence"),
-        explained=item.get("explained"),
+        column=item.get("column"), scope=item.get("scope"), params=item.get("params"),
+        evidence=item.get("evidence"), explained=item.get("explained"),
     )  # fmt: skip
 
 
