@@ -3,6 +3,7 @@ finding's params, so every figure a message shows can be read as data (report ve
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,86 @@ def test_a_parameter_the_template_does_not_use_is_a_defect() -> None:
         finding("B003", {"people_total": 5, "types_sum": 4, "client_ref": "X"})
     with pytest.raises(ValueError, match="B003"):
         finding("B003", {"people_total": 5})
+
+
+def _numbers(value: object) -> list[float]:
+    """Every number in an evidence value, nested ones too."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item)]
+    return []
+
+
+def _in_evidence(item: Finding) -> list[str]:
+    """The numeric params of a query its evidence lacks (a figure of the message that a
+    decision, bound to the evidence's hash, would not see change). A figure may be its
+    evidence's value rounded, a rate's change in points (x 100), or a change worked out from
+    two of its values (after - before, or that over before)."""
+    values = _numbers(item.evidence)
+    known = values + [a - b for a in values for b in values]
+    known += [(a - b) / b for a in values for b in values if b]
+    return [
+        name
+        for name, value in (item.params or {}).items()
+        if _numbers(value)
+        and not any(
+            math.isclose(_numbers(value)[0], scale * number, rel_tol=1e-3, abs_tol=0.006)
+            for number in known
+            for scale in (1, 100)
+        )
+    ]
+
+
+def _period_findings() -> list[Finding]:
+    """P001-P006 from pairs of summaries, P010-P012 from the screens' own test panels."""
+    from returns_kit.aggregate.screens import screen_returns
+    from returns_kit.rules.periods import p006_no_previous, period_findings
+    from returns_kit.thresholds import Thresholds
+    from tests import test_periods as pairs
+    from tests import test_screen_rules as screens
+
+    home, living = pairs.HOME_BLOCK, pairs.LIVING_ISF
+    before = pairs.summary("2012-13", {"dp_self_managed": 5, "no_personal_budget": 95}, {home: 100})
+    after = pairs.summary(
+        "2013-14",
+        {"dp_self_managed": 5, "council_managed": 30, "no_personal_budget": 165},
+        {home: 100, living: 100},
+    )
+    found = list(period_findings(before, after, pairs.REFERENCE, Thresholds())[1])
+    relabelled = pairs.summary(
+        "2013-14",
+        {"dp_self_managed": 5, "council_managed": 30, "no_personal_budget": 65},
+        {home: 100},
+    )
+    found += period_findings(before, relabelled, pairs.REFERENCE, Thresholds())[1]
+    broken = pairs.summary("2014-15", {"no_personal_budget": 100}, {home: 100})
+    found += period_findings(after, broken, pairs.REFERENCE, Thresholds())[1]
+    found += [p006_no_previous("2012-13", "conflict", 3), p006_no_previous(None, "missing")]
+    for panel in (screens._six_councils(), screens._bury((1195, 480), (255, 1105))):
+        for items in screen_returns(panel, screens.REFERENCE, Thresholds()).values():
+            found += items
+    return found
+
+
+def test_period_findings_carry_params_and_queries_their_figures_in_evidence() -> None:
+    found = _period_findings()
+    assert {"P001", "P002", "P004", "P005", "P006", "P010", "P011"} <= {f.rule for f in found}
+    assert [f.rule for f in found if not _rendered_from_params(f)] == []
+    queries = [f for f in found if f.severity.value == "query"]
+    assert [(f.rule, _in_evidence(f)) for f in queries if _in_evidence(f)] == []
+
+
+def test_every_query_of_the_fixtures_has_its_figures_in_evidence() -> None:
+    queries = [
+        item
+        for path in FILES
+        for item in validate_file(path).findings
+        if item.severity.value == "query"
+    ]
+    assert {"S005", "C007"} <= {f.rule for f in queries}
+    assert [(f.rule, _in_evidence(f)) for f in queries if _in_evidence(f)] == []
