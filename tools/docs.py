@@ -66,7 +66,9 @@ def _messages_section() -> list[str]:
         "the JSON report, version 1.1): the same numbers and names as data, so a program "
         "reads them from `params`, never from the text. `{name:,}` is a number with thousands "
         "separators, `{name:.1%}` a share as a percentage, `{name!j}` a list joined with "
-        "commas. A rule with several templates says one of them, by what it found.",
+        "commas, `{name!c}` text with a capital first letter, `{name:counted noun}` a count "
+        "with its noun (singular for one); a parameter that is null shows as \"unknown\". A "
+        "rule with several templates says one of them, by what it found.",
         "",
         "| id | template | params |",
         "|---|---|---|",
