@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from returns_kit.errors import ReturnsKitError
 from returns_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -20,11 +21,13 @@ if TYPE_CHECKING:
     from returns_kit.outputs import OutputError
     from returns_kit.pairing import PairingError
     from returns_kit.report import FileReport, Report
+    from returns_kit.rules.catalogue import RULES, Rule
     from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
     from returns_kit.validate import validate_file
     from returns_kit.workbook.container import Limits
 
 __all__ = [
+    "RULES",
     "AggregateResult",
     "ConfigError",
     "FileReport",
@@ -33,6 +36,8 @@ __all__ = [
     "OutputError",
     "PairingError",
     "Report",
+    "ReturnsKitError",
+    "Rule",
     "Severity",
     "Thresholds",
     "aggregate_returns",
@@ -40,6 +45,8 @@ __all__ = [
     "validate_file",
     "validate_files",
     "validate_pair",
+    "write_annotated",
+    "write_template",
 ]
 
 
@@ -68,6 +75,8 @@ _LAZY = {
     "Limits": "returns_kit.workbook.container",
     "AggregateResult": "returns_kit.aggregate.run",
     "PairingError": "returns_kit.pairing",
+    "RULES": "returns_kit.rules.catalogue",
+    "Rule": "returns_kit.rules.catalogue",
 }
 
 
@@ -127,6 +136,41 @@ def validate_pair(
     earlier = validate_return(previous, thresholds=thresholds, limits=limits)
     compare(current, earlier, load_reference(), thresholds)
     return current.report
+
+
+# Not named ``template``: importing the submodule returns_kit.template would hide it (as
+# ``aggregate`` below).
+def write_template(council_code: str, period: str, out: str | Path, *, force: bool = False) -> None:
+    """Write the blank return for a council and period to ``out`` (.xlsx), as ``returns
+    template --council CODE --period YYYY-YY OUT.xlsx`` does: About filled in, Budgets' 26
+    rows, a dropdown on every code cell, an Instructions sheet.
+
+    ``out`` must not exist unless ``force`` (then it is replaced whole, never left half
+    written). Raises :class:`OutputError` for an ``out`` that exists (or is a folder), and
+    ``returns_kit.template.TemplateError`` (a :class:`ReturnsKitError`) for a council not in
+    the reference list, a period not ``YYYY-YY`` or one in which the council had no adult
+    social services responsibilities.
+    """
+    from returns_kit.outputs import check_new_file
+    from returns_kit.template import build_template
+
+    check_new_file(Path(out), replace=force)
+    build_template(council_code, period, Path(out))
+
+
+def write_annotated(source: str | Path, report: FileReport, out: str | Path) -> None:
+    """Write a copy of ``source`` to ``out`` with ``report``'s findings marked, as ``returns
+    validate FILE --annotate OUT.xlsx`` does: each finding's cell coloured by severity with a
+    comment, and a first sheet "Findings" linking to every one. ``source`` is never changed.
+
+    ``report`` is :func:`validate_file` of ``source``. Raises
+    ``returns_kit.annotate.AnnotateError`` (a :class:`ReturnsKitError`) when ``out`` is
+    ``source``, not an .xlsx name or not in an existing folder, or when ``source`` is not an
+    .xlsx workbook (an .ods, or a file refused as unreadable).
+    """
+    from returns_kit.annotate import annotate
+
+    annotate(Path(source), report, Path(out))
 
 
 # Not named ``aggregate``: importing the subpackage returns_kit.aggregate sets that attribute

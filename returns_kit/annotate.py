@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from returns_kit.atomic import write_atomically
+from returns_kit.errors import ReturnsKitError
 from returns_kit.findings import Finding, Severity
 from returns_kit.report import FileReport
 from returns_kit.rules.catalogue import RULES
@@ -59,7 +60,7 @@ _CHAR_PX, _LINE_PX, _PAD_PX = 7, 15, 20
 _MIN_WIDTH_PX, _MAX_WIDTH_PX, _MIN_HEIGHT_PX = 220, 480, 60
 
 
-class AnnotateError(Exception):
+class AnnotateError(ReturnsKitError):
     """The annotated copy cannot be written (the source is not an .xlsx openpyxl can open,
     e.g. an .ods, or OUT is the source itself)."""
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from returns_kit.errors import ReturnsKitError
+
 __all__ = ["OutputError", "check_new_file", "check_output_folder", "check_outputs"]
 
 
-class OutputError(Exception):
+class OutputError(ReturnsKitError):
     """An output that may not be written. ``option`` names it as the command line did
     (``--annotate``, ``OUT.xlsx``), or is empty when the message says it all."""
 

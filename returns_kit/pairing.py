@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from returns_kit.errors import ReturnsKitError
 from returns_kit.periods import Period
 from returns_kit.reference import Council, Reference
 from returns_kit.report import FileReport
@@ -71,7 +72,7 @@ def _whose(council: Council | None, report: FileReport) -> str:
     return f"{council.name}'s ({report.council_code}) return"
 
 
-class PairingError(ValueError):
+class PairingError(ReturnsKitError, ValueError):
     """The two returns given are not a return and the one before it."""
 
 

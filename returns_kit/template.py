@@ -18,6 +18,7 @@ from typing import Any
 
 from returns_kit.atomic import write_atomically
 from returns_kit.cells import SERIAL_EPOCH, YEAR_MAX, YEAR_MIN, dropdown_entry
+from returns_kit.errors import ReturnsKitError
 from returns_kit.periods import Period
 from returns_kit.reference import FIRST_PERIOD, Council, load_reference
 from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
@@ -86,7 +87,7 @@ def is_template_sheet(name: str, first_row: list[str | None]) -> bool:
     return False
 
 
-class TemplateError(Exception):
+class TemplateError(ReturnsKitError):
     """The council or period cannot have a template, or the output is not an .xlsx file."""
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from returns_kit.errors import ReturnsKitError
 from returns_kit.periods import Period
 
 
-class ConfigError(Exception):
+class ConfigError(ReturnsKitError):
     """The configuration file cannot be used."""
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.errors import ReturnsKitError
 from returns_kit.findings import Finding, Severity
 from returns_kit.measures import ReturnSummary
 from returns_kit.report import FileReport
@@ -44,7 +45,7 @@ _TEMPORARY = ".returns_kit-"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
-class CacheDirError(Exception):
+class CacheDirError(ReturnsKitError):
     """The cache folder cannot be used safely."""
 
 

@@ -33,6 +33,7 @@ import polars as pl
 
 from returns_kit.aggregate.tables import ALL, RATES
 from returns_kit.disclosure import Equation, Protection, primary_cells, protection
+from returns_kit.errors import ReturnsKitError
 from returns_kit.measures import (
     BUDGET_TYPES,
     CHOICE,
@@ -59,11 +60,11 @@ CERTIFICATE = "disclosure.json"
 LEVEL_NAMES = ("period", "level", "geography", "age_band", "support_reason", "measure")
 
 
-class PreviousReleaseError(Exception):
+class PreviousReleaseError(ReturnsKitError):
     """The --previous-release folder is not a published release."""
 
 
-class ProtectionError(Exception):
+class ProtectionError(ReturnsKitError):
     """No suppression protects a small count: with an earlier release, every cell around it
     was published already."""
 

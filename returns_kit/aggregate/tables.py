@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
+from returns_kit.errors import ReturnsKitError
 from returns_kit.measures import COUNTS, rate_expressions
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
@@ -32,7 +33,7 @@ BREAKDOWN_KEY = (
 EXTRA_COUNTS = ("service_people", "block_contract_people", "nominal_budgets")
 
 
-class ReconciliationError(Exception):
+class ReconciliationError(ReturnsKitError):
     """Totals do not add up across levels: a defect in returns_kit, never in the data."""
 
 

@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from returns_kit.errors import ReturnsKitError
+
 #: The one line shown when the extra is not installed.
 MISSING = "great-expectations is not installed; pip install 'returns_kit[gx]'"
 #: The Data Docs site every context writes to, when it writes any.
 DOCS_SITE = "returns_kit"
 
 
-class GXUnavailable(Exception):
+class GXUnavailable(ReturnsKitError):
     """great_expectations cannot be imported: the ``[gx]`` extra is not installed."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from returns_kit import cells
+from returns_kit.errors import ReturnsKitError
 from returns_kit.schema import FieldSpec, SheetSpec, load_schemas, sheet_specs
 
 #: Suffix of the column holding the value the cell grammar reads from a number or date cell.
@@ -123,7 +124,7 @@ class SheetPlan:
     not_covered: tuple[NotCovered, ...]
 
 
-class UnknownSheet(ValueError):
+class UnknownSheet(ReturnsKitError, ValueError):
     """Not a sheet of the return."""
 
 

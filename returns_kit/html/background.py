@@ -18,6 +18,8 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.errors import ReturnsKitError
+
 #: The tables the page is drawn from (the breakdowns are not shown; the findings are, on the
 #: flagged councils' cards, and the client-level transitions, when the run has them).
 PAGE_TABLES = (
@@ -32,7 +34,7 @@ PAGE_TABLES = (
 )
 
 
-class ReportError(Exception):
+class ReportError(ReturnsKitError):
     """report.html could not be drawn."""
 
 

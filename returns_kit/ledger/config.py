@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from returns_kit.errors import ReturnsKitError
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.thresholds import ConfigError, Thresholds, thresholds_from
@@ -19,7 +20,7 @@ from returns_kit.thresholds import ConfigError, Thresholds, thresholds_from
 FILE = "collection.toml"
 
 
-class CollectionError(Exception):
+class CollectionError(ReturnsKitError):
     """The collection folder or its settings cannot be used (a usage problem)."""
 
 
