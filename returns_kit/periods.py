@@ -32,6 +32,19 @@ class Period:
             return None
         return cls(start)
 
+    @classmethod
+    def of(cls, text: str) -> Period:
+        """The period named by ``text``, known to be one (a period the tables already hold):
+        a ValueError, not None, when it is not.
+
+        >>> str(Period.of("2013-14").previous())
+        '2012-13'
+        """
+        period = cls.parse(text)
+        if period is None:
+            raise ValueError(f"not a period: {text!r}")
+        return period
+
     @property
     def snapshot(self) -> date:
         """31 March of the second year: the date the counts describe."""

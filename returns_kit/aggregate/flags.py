@@ -80,7 +80,7 @@ class PeriodResults:
 
 
 def _previous_key(code: str, period: str, reference: Reference) -> tuple[str, str] | None:
-    before = Period.parse(period).previous()  # type: ignore[union-attr]
+    before = Period.of(period).previous()
     council = reference.councils[code]
     if council.active_in(before):
         return code, str(before)
@@ -95,7 +95,7 @@ def period_results(
     compared: dict[tuple[str, str], Comparison] = {}
     for key, item in sorted(selection.included.items()):
         code, period = key
-        before_period = str(Period.parse(period).previous())  # type: ignore[union-attr]
+        before_period = str(Period.of(period).previous())
         if before_period not in selection.periods:
             continue  # the run does not collect the earlier period: nothing to compare with
         previous_key = _previous_key(code, period, reference)

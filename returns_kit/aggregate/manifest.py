@@ -228,7 +228,7 @@ def select(
         )
     sent = {s.key for s in submissions}
     for period in chosen:
-        for council in reference.active(Period.parse(period)):  # type: ignore[arg-type]
+        for council in reference.active(Period.of(period)):
             if (council.gss_code, period) not in sent:
                 rows.append(
                     {

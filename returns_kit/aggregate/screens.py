@@ -234,7 +234,7 @@ def _round(value: Any) -> Any:
 
 
 def _previous(period: str) -> str:
-    return str(Period.parse(period).previous())  # type: ignore[union-attr]
+    return str(Period.of(period).previous())
 
 
 def _p010(row: dict[str, Any], thresholds: Thresholds) -> Finding:
@@ -311,7 +311,7 @@ def _p012(row: dict[str, Any], series: dict[str, int]) -> Finding:
         "series_listed": ", ".join(f"{p} {v:,}" for p, v in series.items()),
     }
     if row["kind"] == "spike":
-        params["period_before_spike"] = str(Period.parse(last).previous())  # type: ignore[union-attr]
+        params["period_before_spike"] = str(Period.of(last).previous())
         params["spike"] = row["spike"]
         variant = "spike"
     else:

@@ -147,7 +147,7 @@ def _finish(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
 def _expected(reference: Reference, periods: Iterable[str], by_region: bool) -> pl.DataFrame:
     rows = []
     for period in periods:
-        for council in reference.active(Period.parse(period)):  # type: ignore[arg-type]
+        for council in reference.active(Period.of(period)):
             rows.append(
                 {
                     "period": period,
