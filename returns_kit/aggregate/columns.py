@@ -47,6 +47,8 @@ KIND_MEANINGS = {
 
 @dataclass(frozen=True)
 class Column:
+    """One column, the same in every table that has it."""
+
     name: str
     dtype: pl.DataType
     kind: Kind
@@ -83,9 +85,9 @@ def _weights() -> str:
     return ", ".join(f"{weight:g} {rule}" for rule, weight in SUSPICION.items())
 
 
-TEXT, INT, FLOAT, YES_NO = pl.String(), pl.Int64(), pl.Float64(), pl.Boolean()
+_STRING, _INT, _FLOAT, _BOOL = pl.String(), pl.Int64(), pl.Float64(), pl.Boolean()
 #: Councils counted by pl.len() or a sum of booleans: polars' type of such a count.
-TALLY = pl.UInt32()
+_TALLY = pl.UInt32()
 
 _COUNT_MEANINGS = {
     "people_total": "people accessing long-term support in the community",
@@ -114,39 +116,42 @@ COLUMNS: dict[str, Column] = {
     for column in (
         Column(
             "path",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "the input file, as found under the paths given (for the same bytes found under "
             "several names, the first of them)",
         ),
         Column(
             "names",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "every name the same bytes were found under, sorted, separated by ' | ': one "
             "submission, never counted twice",
         ),
         Column(
-            "sha256", TEXT, Kind.TEXT, "SHA-256 of the file's content: what identifies a submission"
+            "sha256",
+            _STRING,
+            Kind.TEXT,
+            "SHA-256 of the file's content: what identifies a submission",
         ),
         Column(
             "submitted_on",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "the return's submitted_on (About sheet), which orders a council's returns for a "
             "period",
         ),
         Column(
             "council_code",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "the council's GSS code (a former code is given as the current one)",
         ),
-        Column("council_name", TEXT, Kind.TEXT, "the reference name of the council"),
-        Column("period", TEXT, Kind.TEXT, "financial year, YYYY-YY"),
+        Column("council_name", _STRING, Kind.TEXT, "the reference name of the council"),
+        Column("period", _STRING, Kind.TEXT, "financial year, YYYY-YY"),
         Column(
             "status",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "included (the council's current return for the period: used), superseded (a valid "
             "return a later submitted_on replaced: kept, not used, not a failure), excluded (it "
@@ -158,125 +163,127 @@ COLUMNS: dict[str, Column] = {
         ),
         Column(
             "reason",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "why the return is included among several, superseded, excluded, in conflict, "
             "unused, skipped or missing",
         ),
-        Column("errors", INT, Kind.COUNT, "error findings in the file"),
-        Column("queries", INT, Kind.COUNT, "query findings in the file"),
-        Column("region_code", TEXT, Kind.TEXT, "GSS code of the English region"),
-        Column("region_name", TEXT, Kind.TEXT, "name of the English region"),
+        Column("errors", _INT, Kind.COUNT, "error findings in the file"),
+        Column("queries", _INT, Kind.COUNT, "query findings in the file"),
+        Column("region_code", _STRING, Kind.TEXT, "GSS code of the English region"),
+        Column("region_name", _STRING, Kind.TEXT, "name of the English region"),
         Column(
             "geography_code",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "GSS code of the council, region or England (E92000001)",
         ),
-        Column("geography_name", TEXT, Kind.TEXT, "name of the council, region or England"),
-        Column("level", TEXT, Kind.TEXT, "council, region or england"),
-        Column("age_band", TEXT, Kind.TEXT, "18-64, 65+ or ALL"),
-        Column("support_reason", TEXT, Kind.TEXT, "a support reason code or ALL"),
+        Column("geography_name", _STRING, Kind.TEXT, "name of the council, region or England"),
+        Column("level", _STRING, Kind.TEXT, "council, region or england"),
+        Column("age_band", _STRING, Kind.TEXT, "18-64, 65+ or ALL"),
+        Column("support_reason", _STRING, Kind.TEXT, "a support reason code or ALL"),
         Column(
-            "councils_expected", TALLY, Kind.COUNT, "councils in the reference list for the period"
+            "councils_expected", _TALLY, Kind.COUNT, "councils in the reference list for the period"
         ),
-        Column("councils_included", TALLY, Kind.COUNT, "councils whose return was included"),
+        Column("councils_included", _TALLY, Kind.COUNT, "councils whose return was included"),
         Column(
             "councils_with_clients",
-            TALLY,
+            _TALLY,
             Kind.COUNT,
             "included councils whose return has a Clients sheet",
         ),
-        *(Column(name, INT, Kind.COUNT, _COUNT_MEANINGS[name]) for name in COUNTS),
-        *(Column(name, FLOAT, Kind.RATE, _RATE_MEANINGS[name]) for name in RATES),
+        *(Column(name, _INT, Kind.COUNT, _COUNT_MEANINGS[name]) for name in COUNTS),
+        *(Column(name, _FLOAT, Kind.RATE, _RATE_MEANINGS[name]) for name in RATES),
         Column(
             "block_contract_share",
-            FLOAT,
+            _FLOAT,
             Kind.RATE,
             "people in BLOCK_CONTRACT rows over people in all Services rows",
         ),
         Column(
             "nominal_rate",
-            FLOAT,
+            _FLOAT,
             Kind.RATE,
             "nominal budgets over people_total, where Clients exist",
         ),
         Column(
-            "adjusted_pb_rate", FLOAT, Kind.RATE, "pb_rate less nominal_rate, where Clients exist"
+            "adjusted_pb_rate", _FLOAT, Kind.RATE, "pb_rate less nominal_rate, where Clients exist"
         ),
         Column(
             "service_people",
-            INT,
+            _INT,
             Kind.COUNT,
             "people summed over all Services rows (a person may count more than once)",
         ),
         Column(
             "block_contract_people",
-            INT,
+            _INT,
             Kind.COUNT,
             "people summed over BLOCK_CONTRACT Services rows",
         ),
         Column(
             "nominal_budgets",
-            INT,
+            _INT,
             Kind.COUNT,
             "council-managed budgets that are nominal, where Clients exist",
         ),
         *(
-            Column(f"{rate}_{stat}", FLOAT, Kind.RATE, meaning.format(rate))
+            Column(f"{rate}_{stat}", _FLOAT, Kind.RATE, meaning.format(rate))
             for rate in ("pb_rate", "choice_rate")
             for stat, meaning in _SPREAD_MEANINGS.items()
         ),
-        Column("rule", TEXT, Kind.TEXT, "rule id"),
-        Column("rule_name", TEXT, Kind.TEXT, "readable rule name"),
-        Column("severity", TEXT, Kind.TEXT, "error, query, warning or info"),
+        Column("rule", _STRING, Kind.TEXT, "rule id"),
+        Column("rule_name", _STRING, Kind.TEXT, "readable rule name"),
+        Column("severity", _STRING, Kind.TEXT, "error, query, warning or info"),
         Column(
             "explained",
-            YES_NO,
+            _BOOL,
             Kind.YES_NO,
             "for a query: answered by the return's Explanations sheet",
         ),
-        Column("pb_rate_before", FLOAT, Kind.RATE, "pb_rate in the previous period"),
-        Column("pb_rate_after", FLOAT, Kind.RATE, "pb_rate in this period"),
-        Column("choice_rate_change", FLOAT, Kind.POINTS, "choice_rate now less choice_rate before"),
+        Column("pb_rate_before", _FLOAT, Kind.RATE, "pb_rate in the previous period"),
+        Column("pb_rate_after", _FLOAT, Kind.RATE, "pb_rate in this period"),
+        Column(
+            "choice_rate_change", _FLOAT, Kind.POINTS, "choice_rate now less choice_rate before"
+        ),
         Column(
             "service_shift",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "total variation distance between the two periods' shares of people by service "
             "type and arrangement (0 = same mix, 1 = nothing in common)",
         ),
         Column(
             "block_share_before",
-            FLOAT,
+            _FLOAT,
             Kind.RATE,
             "block_contract_share in the previous period",
         ),
-        Column("block_share_after", FLOAT, Kind.RATE, "block_contract_share in this period"),
+        Column("block_share_after", _FLOAT, Kind.RATE, "block_contract_share in this period"),
         Column(
             "relabelled_clients",
-            INT,
+            _INT,
             Kind.COUNT,
             "clients moved from no budget to council-managed with the same services, providers "
             "and cost (P003), where both periods have Clients",
         ),
         Column(
             "pb_change_rank",
-            INT,
+            _INT,
             Kind.RANK,
             "rank of the council's pb_rate change among councils compared that period (1 = "
             "largest rise)",
         ),
-        Column("councils_compared", INT, Kind.COUNT, "councils with a comparison that period"),
+        Column("councils_compared", _INT, Kind.COUNT, "councils with a comparison that period"),
         Column(
             "pb_change_robust_z",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "(change - median change) / (1.4826 x median absolute deviation)",
         ),
         Column(
             "measure",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "P010-P012: the measure screened (pb_rate, choice_rate, dp_rate, people_total, "
             "direct_payments, direct_payments/18-64, direct_payments/65+, council_managed, "
@@ -285,15 +292,15 @@ COLUMNS: dict[str, Column] = {
         ),
         Column(
             "value_before",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "P010, P011: the measure in the previous period; P012: the council's own reference "
             "(the median of its earlier periods, or for a spike the count two periods back)",
         ),
-        Column("value_after", FLOAT, Kind.NUMBER, "P010-P012: the measure in this period"),
+        Column("value_after", _FLOAT, Kind.NUMBER, "P010-P012: the measure in this period"),
         Column(
             "score",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "P010: the Hidiroglou-Berthelot effect (the centred ratio of after to before, times "
             "the council's size to the power hb_u; size is people_total for the rates); P011, "
@@ -301,35 +308,38 @@ COLUMNS: dict[str, Column] = {
         ),
         Column(
             "lower",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "P010: the lower cut-off, median effect less hb_c times the lower quartile distance",
         ),
         Column(
             "upper",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "P010: the upper cut-off, median effect plus hb_c times the upper quartile distance",
         ),
         Column(
-            "related_measure", TEXT, Kind.TEXT, "P011: the related count that moved the other way"
+            "related_measure",
+            _STRING,
+            Kind.TEXT,
+            "P011: the related count that moved the other way",
         ),
         Column(
-            "related_before", FLOAT, Kind.NUMBER, "P011: the related count in the previous period"
+            "related_before", _FLOAT, Kind.NUMBER, "P011: the related count in the previous period"
         ),
-        Column("related_after", FLOAT, Kind.NUMBER, "P011: the related count in this period"),
+        Column("related_after", _FLOAT, Kind.NUMBER, "P011: the related count in this period"),
         Column(
             "review_rank",
-            INT,
+            _INT,
             Kind.RANK,
             "the council-period's place in its period's review list, 1 = look first: by "
             "review_score, then review_suspicion, then review_people_moved, then council code; "
             "blank for notices (P005, P006) with no query",
         ),
-        Column("review_score", FLOAT, Kind.NUMBER, "review_suspicion x review_impact"),
+        Column("review_score", _FLOAT, Kind.NUMBER, "review_suspicion x review_impact"),
         Column(
             "review_suspicion",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "how unexplained the change is: 1 - product(1 - w) over the council-period's query "
             f"rules, w = {_weights()}, {EXPLAINED:g} of that where the Explanations sheet "
@@ -337,106 +347,106 @@ COLUMNS: dict[str, Column] = {
         ),
         Column(
             "review_impact",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "the mean of review_impact_national and review_impact_regional",
         ),
         Column(
             "review_impact_national",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "review_people_moved over England's people_total in the period: about how much of "
             "the national rates the council alone moves",
         ),
         Column(
             "review_impact_regional",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "review_people_moved over the council's region's people_total in the period",
         ),
         Column(
             "review_people_moved",
-            INT,
+            _INT,
             Kind.COUNT,
             "the larger of the council's change in people with a personal budget and its change "
             "in people_total since the previous period",
         ),
-        Column("message", TEXT, Kind.TEXT, "the finding's message"),
-        Column("sheet", TEXT, Kind.TEXT, "the sheet of the finding"),
-        Column("cell", TEXT, Kind.TEXT, "the A1 cell of the finding"),
-        Column("row", INT, Kind.NUMBER, "the sheet row of the finding"),
-        Column("column", TEXT, Kind.TEXT, "the column or About field of the finding"),
-        Column("scope", TEXT, Kind.TEXT, "the finding's scope, e.g. 65+/MEMORY_COGNITION"),
+        Column("message", _STRING, Kind.TEXT, "the finding's message"),
+        Column("sheet", _STRING, Kind.TEXT, "the sheet of the finding"),
+        Column("cell", _STRING, Kind.TEXT, "the A1 cell of the finding"),
+        Column("row", _INT, Kind.NUMBER, "the sheet row of the finding"),
+        Column("column", _STRING, Kind.TEXT, "the column or About field of the finding"),
+        Column("scope", _STRING, Kind.TEXT, "the finding's scope, e.g. 65+/MEMORY_COGNITION"),
         Column(
             "evidence",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "the numbers behind the finding, as JSON (P012's holds the council's series by period)",
         ),
         Column(
-            "period_before", TEXT, Kind.TEXT, "the earlier of the two periods compared, YYYY-YY"
+            "period_before", _STRING, Kind.TEXT, "the earlier of the two periods compared, YYYY-YY"
         ),
         Column(
             "budget_type_before",
-            TEXT,
+            _STRING,
             Kind.TEXT,
             "the client's budget type in period_before, as the Clients sheet codes it",
         ),
-        Column("budget_type_after", TEXT, Kind.TEXT, "the client's budget type in period"),
+        Column("budget_type_after", _STRING, Kind.TEXT, "the client's budget type in period"),
         Column(
             "people",
-            INT,
+            _INT,
             Kind.COUNT,
             "people present in both periods' Clients sheets (by client_ref) with these budget "
             "types",
         ),
         Column(
             "label_only",
-            INT,
+            _INT,
             Kind.COUNT,
             "of those people, how many kept the same services, arrangements, providers and "
             "weekly cost within relabel_cost_tolerance (as P003 counts them); blank where the "
             "budget type did not change",
         ),
         Column(
-            "people_followed", INT, Kind.COUNT, "people present in both periods' Clients sheets"
+            "people_followed", _INT, Kind.COUNT, "people present in both periods' Clients sheets"
         ),
-        Column("moves", INT, Kind.COUNT, "people followed whose budget type changed"),
+        Column("moves", _INT, Kind.COUNT, "people followed whose budget type changed"),
         Column(
             "label_only_moves",
-            INT,
+            _INT,
             Kind.COUNT,
             "moves with the same services, arrangements, providers and weekly cost within "
             "relabel_cost_tolerance: a new name for the same support",
         ),
-        Column("label_only_rate", FLOAT, Kind.RATE, "label_only_moves over moves"),
+        Column("label_only_rate", _FLOAT, Kind.RATE, "label_only_moves over moves"),
         Column(
             "target_rate",
-            FLOAT,
+            _FLOAT,
             Kind.RATE,
             "label-only moves over moves of every council in the period: the funnel's centre",
         ),
         Column(
             "lower_95",
-            FLOAT,
+            _FLOAT,
             Kind.RATE,
             "lower 95% funnel limit for the council's label_only_rate (target_rate - 1.96 x "
             "sqrt(s^2 + tau^2), s^2 = target_rate (1 - target_rate) / moves; held within 0 to 1)",
         ),
-        Column("upper_95", FLOAT, Kind.RATE, "upper 95% funnel limit"),
-        Column("lower_998", FLOAT, Kind.RATE, "lower 99.8% funnel limit (3.09 instead of 1.96)"),
-        Column("upper_998", FLOAT, Kind.RATE, "upper 99.8% funnel limit"),
-        Column("outside_95", YES_NO, Kind.YES_NO, "label_only_rate outside the 95% limits"),
-        Column("outside_998", YES_NO, Kind.YES_NO, "label_only_rate outside the 99.8% limits"),
+        Column("upper_95", _FLOAT, Kind.RATE, "upper 95% funnel limit"),
+        Column("lower_998", _FLOAT, Kind.RATE, "lower 99.8% funnel limit (3.09 instead of 1.96)"),
+        Column("upper_998", _FLOAT, Kind.RATE, "upper 99.8% funnel limit"),
+        Column("outside_95", _BOOL, Kind.YES_NO, "label_only_rate outside the 95% limits"),
+        Column("outside_998", _BOOL, Kind.YES_NO, "label_only_rate outside the 99.8% limits"),
         Column(
             "overdispersion_phi",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "the period's over-dispersion: mean squared z-score, winsorised at 10% each end",
         ),
         Column(
             "overdispersion_tau2",
-            FLOAT,
+            _FLOAT,
             Kind.NUMBER,
             "the period's additive random-effect variance (0 unless at least 10 councils and "
             "phi x councils > councils - 1)",
@@ -453,9 +463,10 @@ def _table(name: str, description: str, names: tuple[str, ...]) -> Table:
 _MEASURED = (*COUNTS, *RATES, "block_contract_share", "nominal_rate")
 #: Counts beyond the spec's that make block-contract share and nominal rate add up too.
 _EXTRA_COUNTS = ("service_people", "block_contract_people", "nominal_budgets")
-#: The councils a region or England row sums, and the spread of their rates.
-_COUNCILS_BEFORE = ("councils_expected", "councils_included")
-_COUNCILS_AFTER = (
+#: A region's or England's councils counted; then those with Clients, and the spread of the
+#: council rates.
+_COUNCILS_COUNTED = ("councils_expected", "councils_included")
+_CLIENTS_AND_SPREAD = (
     "councils_with_clients",
     *(f"{rate}_{stat}" for rate in ("pb_rate", "choice_rate") for stat in _SPREAD_MEANINGS),
 )
@@ -505,9 +516,9 @@ TABLES: dict[str, Table] = {
                 "period",
                 "region_code",
                 "region_name",
-                *_COUNCILS_BEFORE,
+                *_COUNCILS_COUNTED,
                 *_MEASURED,
-                *_COUNCILS_AFTER,
+                *_CLIENTS_AND_SPREAD,
                 *_EXTRA_COUNTS,
             ),
         ),
@@ -518,9 +529,9 @@ TABLES: dict[str, Table] = {
                 "period",
                 "geography_code",
                 "geography_name",
-                *_COUNCILS_BEFORE,
+                *_COUNCILS_COUNTED,
                 *_MEASURED,
-                *_COUNCILS_AFTER,
+                *_CLIENTS_AND_SPREAD,
                 *_EXTRA_COUNTS,
             ),
         ),
