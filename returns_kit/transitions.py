@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from returns_kit.aggregate.columns import TABLES
 from returns_kit.aggregate.flags import _previous_key
 from returns_kit.aggregate.manifest import Selection
 from returns_kit.funnel import proportion_funnel
@@ -25,37 +26,6 @@ from returns_kit.thresholds import Thresholds
 
 #: The budget types as the Clients sheet writes them, in the spec's order.
 BUDGET_CODES = tuple(name.upper() for name in BUDGET_TYPES)
-
-TRANSITION_SCHEMA = {
-    "council_code": pl.String,
-    "council_name": pl.String,
-    "period_before": pl.String,
-    "period": pl.String,
-    "budget_type_before": pl.String,
-    "budget_type_after": pl.String,
-    "people": pl.Int64,
-    "label_only": pl.Int64,
-}
-
-LABEL_ONLY_SCHEMA = {
-    "council_code": pl.String,
-    "council_name": pl.String,
-    "period_before": pl.String,
-    "period": pl.String,
-    "people_followed": pl.Int64,
-    "moves": pl.Int64,
-    "label_only_moves": pl.Int64,
-    "label_only_rate": pl.Float64,
-    "target_rate": pl.Float64,
-    "lower_95": pl.Float64,
-    "upper_95": pl.Float64,
-    "lower_998": pl.Float64,
-    "upper_998": pl.Float64,
-    "outside_95": pl.Boolean,
-    "outside_998": pl.Boolean,
-    "overdispersion_phi": pl.Float64,
-    "overdispersion_tau2": pl.Float64,
-}
 
 
 @dataclass(frozen=True)
@@ -116,7 +86,7 @@ def transition_table(pairs: list[Pair], reference: Reference, tolerance: float) 
                         "label_only": None if before == after else same,
                     }
                 )
-    return pl.DataFrame(rows, schema=TRANSITION_SCHEMA)
+    return pl.DataFrame(rows, schema=TABLES["transitions"].schema)
 
 
 def label_only_table(transitions: pl.DataFrame) -> pl.DataFrame:
@@ -158,9 +128,9 @@ def label_only_table(transitions: pl.DataFrame) -> pl.DataFrame:
                     "overdispersion_tau2": funnel.tau2 if funnel is not None else None,
                 }
             )
-    frame = pl.DataFrame(rows, schema=LABEL_ONLY_SCHEMA)
-    floats = [name for name, dtype in LABEL_ONLY_SCHEMA.items() if dtype == pl.Float64]
-    return frame.with_columns(pl.col(floats).round(6))
+    table = TABLES["label_only"]
+    frame = pl.DataFrame(rows, schema=table.schema)
+    return frame.with_columns(pl.col(table.floats).round(6))
 
 
 def _rate(limit: float | None) -> float | None:

@@ -53,14 +53,20 @@ def test_output_format_page_names_every_json_field() -> None:
     assert set(PAGES) <= {p.name for p in DOCS.iterdir()}
 
 
-def test_every_aggregate_column_is_described(tmp_path: Path) -> None:
-    from returns_kit.aggregate.columns import COLUMNS, TABLES
+def test_every_aggregate_table_is_as_declared_and_documented(tmp_path: Path) -> None:
+    """The fixtures' tables (errors, exclusions and no transitions among them) have exactly
+    the declared columns and dtypes, and the page lists every one with its kind."""
+    from returns_kit.aggregate.columns import TABLES
     from returns_kit.aggregate.run import AggregateOptions, aggregate
 
     root = Path(__file__).resolve().parent.parent
     fixtures = [root / "fixtures" / "valid", root / "fixtures" / "invalid"]
     tables = aggregate(fixtures, AggregateOptions(cache_dir=tmp_path)).tables
-    assert set(tables) == set(TABLES)
+    assert list(tables) == list(TABLES)
+    page = (DOCS / "aggregate-outputs.md").read_text("utf-8")
     for name, frame in tables.items():
-        missing = set(frame.columns) - set(COLUMNS)
-        assert not missing, (name, missing)
+        assert frame.schema == TABLES[name].schema, name
+        section = page[page.index(f"## {name}.csv") :]
+        for column in TABLES[name].columns:
+            assert column.description
+            assert f"| {column.name} | {column.dtype} | {column.kind.value} |" in section

@@ -11,9 +11,12 @@ import json
 import re
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 
+from returns_kit.aggregate.columns import TABLES, Kind
+from returns_kit.aggregate.xlsx import POINTS_FORMAT
 from returns_kit.cli import main
 
 from .typed import number
@@ -99,6 +102,38 @@ def test_the_series_break_stops_every_comparison(run: dict[str, object]) -> None
     p005 = tables(run)["flags"].filter(pl.col("rule") == "P005")
     assert set(p005["period"]) == set(EXPECTED["series_breaks"]["P005"])
     assert p005.height == 152
+
+
+def test_every_table_is_written_with_exactly_its_declared_columns(
+    run: dict[str, object],
+) -> None:
+    """Each table the run wrote, as Parquet, CSV and a sheet of tables.xlsx, has the columns
+    declared in returns_kit.aggregate.columns, in that order and of those dtypes; the sheet
+    shows exactly the columns declared rates as percentages, and changes in points."""
+    out = Path(str(run["out"]))
+    assert sorted(path.stem for path in out.glob("*.parquet")) == sorted(TABLES)
+    book = openpyxl.load_workbook(out / "tables.xlsx", read_only=True)
+    assert book.sheetnames == list(TABLES)
+    formats = {Kind.RATE: "0.0%", Kind.POINTS: POINTS_FORMAT}
+    for name, table in TABLES.items():
+        assert pl.read_parquet_schema(out / f"{name}.parquet") == table.schema, name
+        with (out / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+            assert next(csv_module.reader(handle)) == table.names, name
+        rows = book[name].iter_rows()
+        assert [cell.value for cell in next(rows)] == table.names, name
+        shown: dict[str, str] = {}  # each column's format, where it first has a value
+        for row in rows:
+            for heading, cell in zip(table.names, row, strict=False):
+                if cell.value is not None:
+                    shown.setdefault(heading, cell.number_format)
+            if len(shown) == len(table.columns):
+                break
+        assert set(table.floats) <= set(shown), (name, set(table.floats) - set(shown))
+        for column in table.columns:
+            if column.name in shown:
+                expected = formats.get(column.kind, "General")
+                assert shown[column.name] == expected, (name, column.name)
+    book.close()
 
 
 def test_flags_carry_their_evidence(run: dict[str, object]) -> None:

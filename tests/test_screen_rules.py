@@ -14,8 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from returns_kit.aggregate.columns import COLUMNS
-from returns_kit.aggregate.flags import FLAG_SCHEMA
+from returns_kit.aggregate.columns import TABLES
 from returns_kit.aggregate.review import review
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.aggregate.screens import screen_returns
@@ -379,8 +378,7 @@ def test_review_list_end_to_end(planted: Path, tmp_path: Path) -> None:
     )
     assert code == 0
     flags = pl.read_csv(out / "flags.csv", infer_schema_length=None)
-    assert flags.columns == list(FLAG_SCHEMA)
-    assert all(COLUMNS.get(name) for name in flags.columns)
+    assert flags.columns == TABLES["flags"].names
     rules = {
         c: sorted(set(flags.filter(pl.col("council_code") == c)["rule"]))
         for c in ("E06000001", "E06000002")
@@ -444,12 +442,30 @@ def test_the_panel_is_unchanged_by_row_order() -> None:
     }
 
 
-def test_tables_xlsx_shows_the_screens_values_as_stored() -> None:
+def test_tables_xlsx_shows_the_screens_values_as_stored(tmp_path: Path) -> None:
     """A count of 1,195 people before is not 119,500.0%: the screens' value columns hold
     rates for some measures and counts for others, so they take no percentage format."""
-    from returns_kit.aggregate.write import is_rate
+    import openpyxl
 
-    assert not any(
-        is_rate(name) for name in ("value_before", "value_after", "related_before", "related_after")
+    from returns_kit.aggregate.write import write_workbook
+
+    screened = pl.DataFrame(
+        {
+            "rule": ["P011"],
+            "severity": ["query"],
+            "value_before": [1195.0],
+            "value_after": [400.0],
+            "related_before": [10.0],
+            "related_after": [30.0],
+            "pb_rate_before": [0.415],
+            "block_share_after": [0.2],
+        }
     )
-    assert is_rate("pb_rate_before") and is_rate("block_share_after")
+    write_workbook({"flags": screened}, tmp_path / "tables.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "tables.xlsx")["flags"]
+    shown = {sheet.cell(1, i).value: sheet.cell(2, i) for i in range(1, sheet.max_column + 1)}
+    for name in ("value_before", "value_after", "related_before", "related_after"):
+        assert shown[name].number_format == "General", name
+    assert shown["value_before"].value == 1195
+    assert shown["pb_rate_before"].number_format == "0.0%"
+    assert shown["block_share_after"].number_format == "0.0%"

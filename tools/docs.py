@@ -507,15 +507,9 @@ def _shown_per_rule() -> int:
 
 
 def aggregate_outputs_page() -> str:
-    import tempfile
+    from returns_kit.aggregate.columns import KIND_MEANINGS, TABLES, Kind
 
-    from returns_kit.aggregate.columns import COLUMNS, TABLES
-    from returns_kit.aggregate.run import AggregateOptions, aggregate
-
-    with tempfile.TemporaryDirectory() as cache:
-        tables = aggregate(
-            [_ROOT / "fixtures" / "valid"], AggregateOptions(cache_dir=Path(cache))
-        ).tables
+    points = sorted({name for table in TABLES.values() for name in table.of_kind(Kind.POINTS)})
     lines = [
         "# Aggregate outputs",
         "",
@@ -527,27 +521,35 @@ def aggregate_outputs_page() -> str:
         "formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`. "
         "Rates are fractions (0.25 = 25%), rounded to 6 decimals; blank means not applicable.",
         "",
-        "In `tables.xlsx` rates show as percentages, and a change between two rates "
-        "(`choice_rate_change`) in percentage points: its cell holds the points (14.6, shown "
+        "In `tables.xlsx` rates show as percentages, and a change between two rates ("
+        + ", ".join(f"`{name}`" for name in points)
+        + ") in percentage points: its cell holds the points (14.6, shown "
         "`+14.6 pts`) where the CSV and Parquet hold the fraction (0.146). Its `findings` and "
         "`flags` sheets list errors first, then queries, warnings and info notes, each by rule.",
+        "",
+        "Each column below has a type (its Parquet type; the CSV holds the same values as text) "
+        "and a kind, which says what its values are:",
+        "",
+        *[f"- {kind.value}: {meaning}." for kind, meaning in KIND_MEANINGS.items()],
         "",
         "Exit status: 0 when every input was used, 1 when any was excluded or in conflict, 2 "
         "for a usage problem.",
         "",
         *_report_section(),
     ]
-    for name, frame in tables.items():
+    for table in TABLES.values():
         lines += [
-            f"## {name}.csv",
+            f"## {table.name}.csv",
             "",
-            TABLES[name],
+            table.description,
             "",
-            "| column | type | meaning |",
-            "|---|---|---|",
+            "| column | type | kind | meaning |",
+            "|---|---|---|---|",
         ]
-        for column, dtype in frame.schema.items():
-            lines.append(f"| {column} | {dtype} | {COLUMNS[column]} |")
+        for column in table.columns:
+            lines.append(
+                f"| {column.name} | {column.dtype} | {column.kind.value} | {column.description} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

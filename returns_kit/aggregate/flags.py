@@ -18,8 +18,9 @@ from typing import Any
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
+from returns_kit.aggregate.columns import TABLES
 from returns_kit.aggregate.manifest import Selection
-from returns_kit.aggregate.review import IMPACT_SCHEMA, REVIEW_SCHEMA, review
+from returns_kit.aggregate.review import IMPACT_SCHEMA, PREFIX, review
 from returns_kit.aggregate.screens import screen_returns
 from returns_kit.collection import Choice
 from returns_kit.findings import Finding
@@ -39,37 +40,7 @@ from returns_kit.thresholds import Thresholds
 #: Consistency constant making the median absolute deviation estimate a standard deviation.
 MAD_SCALE = 1.4826
 
-FLAG_SCHEMA = {
-    "period": pl.String,
-    "council_code": pl.String,
-    "council_name": pl.String,
-    "rule": pl.String,
-    "rule_name": pl.String,
-    "severity": pl.String,
-    "explained": pl.Boolean,
-    "pb_rate_before": pl.Float64,
-    "pb_rate_after": pl.Float64,
-    "choice_rate_change": pl.Float64,
-    "service_shift": pl.Float64,
-    "block_share_before": pl.Float64,
-    "block_share_after": pl.Float64,
-    "relabelled_clients": pl.Int64,
-    "pb_change_rank": pl.Int64,
-    "councils_compared": pl.Int64,
-    "pb_change_robust_z": pl.Float64,
-    "measure": pl.String,
-    "value_before": pl.Float64,
-    "value_after": pl.Float64,
-    "score": pl.Float64,
-    "lower": pl.Float64,
-    "upper": pl.Float64,
-    "related_measure": pl.String,
-    "related_before": pl.Float64,
-    "related_after": pl.Float64,
-    **REVIEW_SCHEMA,
-    "message": pl.String,
-    "evidence": pl.String,
-}
+FLAGS = TABLES["flags"]
 
 
 @dataclass
@@ -197,16 +168,15 @@ def _flag_table(
                     else None,
                 }
             )
-    unranked = {name: dtype for name, dtype in FLAG_SCHEMA.items() if name not in REVIEW_SCHEMA}
+    unranked = {name: dtype for name, dtype in FLAGS.schema.items() if not name.startswith(PREFIX)}
     frame = pl.DataFrame(rows, schema=unranked)
     ranked = review(frame, _impact(included, compared, reference))
     frame = (
         frame.join(ranked, on=["council_code", "period"], how="left")
-        .select(list(FLAG_SCHEMA))
+        .select(pl.col(name).cast(dtype) for name, dtype in FLAGS.schema.items())
         .sort("period", "council_code", "rule", "measure", nulls_last=False)
     )
-    floats = [name for name, dtype in FLAG_SCHEMA.items() if dtype == pl.Float64]
-    return frame.with_columns(pl.col(floats).round(6))
+    return frame.with_columns(pl.col(FLAGS.floats).round(6))
 
 
 #: Of each screen, the evidence keys its flag columns show: measure, before, after, score,
@@ -372,5 +342,5 @@ def publishable_flags(flags: pl.DataFrame, councils: pl.DataFrame) -> pl.DataFra
         quoted = MESSAGE_QUOTES.get(row["rule"], ())
         if any(out[column] is None for column in quoted):
             out["message"] = WITHHELD
-        rows.append({name: out[name] for name in FLAG_SCHEMA})
-    return pl.DataFrame(rows, schema=FLAG_SCHEMA)
+        rows.append({name: out[name] for name in FLAGS.names})
+    return pl.DataFrame(rows, schema=FLAGS.schema)

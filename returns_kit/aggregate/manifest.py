@@ -16,23 +16,11 @@ from pathlib import Path
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
+from returns_kit.aggregate.columns import TABLES
 from returns_kit.collection import Choice, Status, Submission, choose_current
 from returns_kit.findings import Severity
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
-
-MANIFEST_SCHEMA = {
-    "path": pl.String,
-    "names": pl.String,
-    "sha256": pl.String,
-    "council_code": pl.String,
-    "period": pl.String,
-    "submitted_on": pl.String,
-    "status": pl.String,
-    "reason": pl.String,
-    "errors": pl.Int64,
-    "queries": pl.Int64,
-}
 
 #: Statuses that need a person (a return with errors, or returns in conflict): exit 1.
 NEEDS_A_PERSON = frozenset({"excluded", "conflict"})
@@ -244,7 +232,7 @@ def select(
                         "queries": None,
                     }
                 )
-    manifest = pl.DataFrame(rows, schema=MANIFEST_SCHEMA).sort(
+    manifest = pl.DataFrame(rows, schema=TABLES["manifest"].schema).sort(
         "period", "council_code", "status", "path", nulls_last=True
     )
     return Selection(included, manifest, chosen, choices, warnings)

@@ -31,7 +31,7 @@ from typing import Any
 
 import polars as pl
 
-from returns_kit.aggregate.tables import ALL, RATES
+from returns_kit.aggregate.tables import ALL
 from returns_kit.disclosure import Equation, Protection, primary_cells, protection
 from returns_kit.errors import ReturnsKitError
 from returns_kit.measures import (
@@ -40,6 +40,7 @@ from returns_kit.measures import (
     COUNTS,
     DIRECT_PAYMENTS,
     PERSONAL_BUDGETS,
+    RATES,
 )
 
 Key = tuple[str, str, str, str, str, str]  # period, level, geography, age band, reason, measure

@@ -41,15 +41,9 @@ EXPLAINED = 0.25
 #: Weight of a period query rule not named in SUSPICION (a rule added later).
 OTHER = 0.2
 
-REVIEW_SCHEMA = {
-    "review_rank": pl.Int64,
-    "review_score": pl.Float64,
-    "review_suspicion": pl.Float64,
-    "review_impact": pl.Float64,
-    "review_impact_national": pl.Float64,
-    "review_impact_regional": pl.Float64,
-    "review_people_moved": pl.Int64,
-}
+#: The review list's columns of the flags table are those named review_* (their dtypes,
+#: order and meaning are declared with the table's, in returns_kit.aggregate.columns).
+PREFIX = "review_"
 IMPACT_SCHEMA = {
     "council_code": pl.String,
     "period": pl.String,
@@ -60,7 +54,7 @@ IMPACT_SCHEMA = {
 
 
 def review(flags: pl.DataFrame, impact: pl.DataFrame) -> pl.DataFrame:
-    """One row per ranked council-period: council_code, period and the REVIEW_SCHEMA columns.
+    """One row per ranked council-period: council_code, period and the review_* columns.
 
     ``flags`` needs council_code, period, rule, severity and explained; ``impact`` has one
     row per council-period compared, in IMPACT_SCHEMA.
@@ -106,8 +100,4 @@ def review(flags: pl.DataFrame, impact: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(pl.int_range(1, pl.len() + 1).over("period").alias("review_rank"))
     )
-    return scored.select(
-        "council_code",
-        "period",
-        *(pl.col(name).cast(dtype) for name, dtype in REVIEW_SCHEMA.items()),
-    )
+    return scored.select("council_code", "period", pl.col(f"^{PREFIX}.*$"))

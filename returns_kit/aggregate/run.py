@@ -12,6 +12,7 @@ import polars as pl
 
 from returns_kit.aggregate.batch import Processed, process_all
 from returns_kit.aggregate.cache import ResultCache
+from returns_kit.aggregate.columns import TABLES
 from returns_kit.aggregate.discover import discover
 from returns_kit.aggregate.flags import period_results
 from returns_kit.aggregate.manifest import Selection, select
@@ -78,23 +79,6 @@ class AggregateResult:
         )
 
 
-FINDING_SCHEMA = {
-    "path": pl.String,
-    "council_code": pl.String,
-    "period": pl.String,
-    "rule": pl.String,
-    "severity": pl.String,
-    "explained": pl.Boolean,
-    "sheet": pl.String,
-    "cell": pl.String,
-    "row": pl.Int64,
-    "column": pl.String,
-    "scope": pl.String,
-    "message": pl.String,
-    "evidence": pl.String,
-}
-
-
 def _finding_rows(
     path: str, code: str | None, period: str | None, findings: list[Finding]
 ) -> list[dict[str, object]]:
@@ -131,7 +115,7 @@ def findings_table(
         rows += _finding_rows(item.path, report.council_code, report.period, report.findings)
     for (code, period), findings in period_findings.items():
         rows += _finding_rows(selection.included[(code, period)].path, code, period, findings)
-    return pl.DataFrame(rows, schema=FINDING_SCHEMA).sort(
+    return pl.DataFrame(rows, schema=TABLES["findings"].schema).sort(
         "path", "sheet", "row", "cell", "rule", "message", nulls_last=False
     )
 

@@ -11,15 +11,15 @@ from collections.abc import Iterable
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
+from returns_kit.aggregate.columns import TABLES, Table
 from returns_kit.errors import ReturnsKitError
-from returns_kit.measures import COUNTS, rate_expressions
+from returns_kit.measures import COUNTS, RATES, rate_expressions
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.schema import sheet_specs
 
 ENGLAND = ("E92000001", "England")
 ALL = "ALL"
-RATES = ("pb_rate", "dp_rate", "choice_rate", "council_managed_share")
 #: What a row of the breakdowns is about.
 BREAKDOWN_KEY = (
     "period",
@@ -29,8 +29,6 @@ BREAKDOWN_KEY = (
     "age_band",
     "support_reason",
 )
-#: Counts beyond the spec's that make block-contract share and nominal rate add up too.
-EXTRA_COUNTS = ("service_people", "block_contract_people", "nominal_budgets")
 
 
 class ReconciliationError(ReturnsKitError):
@@ -68,32 +66,12 @@ def council_table(included: dict[tuple[str, str], Processed], reference: Referen
                 "adjusted_pb_rate": measured["adjusted_pb_rate"],
             }
         )
-    schema = {
-        "period": pl.String,
-        "council_code": pl.String,
-        "council_name": pl.String,
-        "region_code": pl.String,
-        "region_name": pl.String,
-        **{name: pl.Int64 for name in (*COUNTS, *EXTRA_COUNTS)},
-        "nominal_rate": pl.Float64,
-        "adjusted_pb_rate": pl.Float64,
-    }
-    frame = pl.DataFrame(rows, schema=schema)
-    return _round(
-        frame.with_columns(*rate_expressions(), _block_share()).select(
-            "period",
-            "council_code",
-            "council_name",
-            "region_code",
-            "region_name",
-            *COUNTS,
-            *RATES,
-            "block_contract_share",
-            "nominal_rate",
-            "adjusted_pb_rate",
-            *EXTRA_COUNTS,
-        )
-    )
+    table = TABLES["councils"]
+    # Every column but those computed below from the counts, as each row gives them.
+    computed = (*RATES, "block_contract_share")
+    given = {name: dtype for name, dtype in table.schema.items() if name not in computed}
+    frame = pl.DataFrame(rows, schema=given)
+    return _round(frame.with_columns(*rate_expressions(), _block_share()).select(table.names))
 
 
 def _block_share() -> pl.Expr:
@@ -118,30 +96,14 @@ def _rolled_up(councils: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     )
 
 
-def _finish(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+def _finish(frame: pl.DataFrame, key: list[str], table: Table) -> pl.DataFrame:
     nominal_rate = pl.when(pl.col("_clients_people") > 0).then(
         pl.col("nominal_budgets") / pl.col("_clients_people")
     )
     frame = frame.with_columns(
         *rate_expressions(), _block_share(), nominal_rate.alias("nominal_rate")
     )
-    spread = [
-        f"{rate}_{stat}" for rate in ("pb_rate", "choice_rate") for stat in ("min", "median", "max")
-    ]
-    return _round(
-        frame.select(
-            *key,
-            "councils_expected",
-            "councils_included",
-            *COUNTS,
-            *RATES,
-            "block_contract_share",
-            "nominal_rate",
-            "councils_with_clients",
-            *spread,
-            *EXTRA_COUNTS,
-        ).sort(key)
-    )
+    return _round(frame.select(table.names).sort(key))
 
 
 def _expected(reference: Reference, periods: Iterable[str], by_region: bool) -> pl.DataFrame:
@@ -168,7 +130,7 @@ def region_table(councils: pl.DataFrame, reference: Reference, periods: list[str
     rolled = expected.join(_rolled_up(councils, key), on=key, how="left").with_columns(
         pl.col("councils_included").fill_null(0)
     )
-    return _finish(rolled, key)
+    return _finish(rolled, key, TABLES["regions"])
 
 
 def england_table(councils: pl.DataFrame, reference: Reference, periods: list[str]) -> pl.DataFrame:
@@ -179,7 +141,7 @@ def england_table(councils: pl.DataFrame, reference: Reference, periods: list[st
         pl.lit(ENGLAND[0]).alias("geography_code"),
         pl.lit(ENGLAND[1]).alias("geography_name"),
     )
-    return _finish(rolled, ["period", "geography_code", "geography_name"])
+    return _finish(rolled, ["period", "geography_code", "geography_name"], TABLES["england"])
 
 
 def breakdown_table(
@@ -260,26 +222,12 @@ def _sort_breakdowns(frame: pl.DataFrame) -> pl.DataFrame:
             .alias("_reason"),
         )
         .sort("period", "_level", "geography_code", "_age", "_reason")
-        .select(
-            *BREAKDOWN_KEY,
-            *COUNTS,
-            *RATES,
-        )
+        .select(TABLES["breakdowns"].names)
     )
 
 
 def _empty_breakdowns() -> pl.DataFrame:
-    schema = {
-        "period": pl.String,
-        "level": pl.String,
-        "geography_code": pl.String,
-        "geography_name": pl.String,
-        "age_band": pl.String,
-        "support_reason": pl.String,
-        **{name: pl.Int64 for name in COUNTS},
-        **{name: pl.Float64 for name in RATES},
-    }
-    return pl.DataFrame(schema=schema)
+    return pl.DataFrame(schema=TABLES["breakdowns"].schema)
 
 
 def reconcile(

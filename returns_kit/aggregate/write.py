@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.aggregate.columns import Kind, kind_of
 from returns_kit.aggregate.xlsx import write_tables
 from returns_kit.outputs import check_output_folder
 
@@ -249,21 +250,10 @@ def _sweep(out: Path) -> None:
                 _remove(folder)
 
 
-def is_rate(column: str) -> bool:
-    """Columns shown as percentages in tables.xlsx (``_95`` and ``_998``: label_only's funnel
-    limits of a rate). The screens' values (value_before, related_after, ...) are rates for
-    some measures and counts for others: shown as stored."""
-    if column.startswith(("value_", "related_")):
-        return False
-    return column.endswith(
-        ("_rate", "_share", "_before", "_after", "_min", "_median", "_max", "_95", "_998")
-    )
-
-
-def is_points(column: str) -> bool:
-    """Columns holding a change between two rates, shown in percentage points in tables.xlsx
-    (a rate going from 41.5% to 56.1% is +14.6 points, not 14.6%)."""
-    return column.endswith("_rate_change")
+def _shown_as(kind: Kind) -> Callable[[str], bool]:
+    """Whether a column is declared of this kind (a column no table declares is shown as
+    stored)."""
+    return lambda column: kind_of(column) is kind
 
 
 #: Tables of findings, which tables.xlsx lists most serious first.
@@ -287,4 +277,4 @@ def write_workbook(tables: dict[str, pl.DataFrame], path: Path) -> None:
         name: most_serious_first(frame) if name in _BY_SEVERITY else frame
         for name, frame in tables.items()
     }
-    write_tables(shown, path, is_rate, is_points)
+    write_tables(shown, path, _shown_as(Kind.RATE), _shown_as(Kind.POINTS))

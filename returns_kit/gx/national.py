@@ -1,7 +1,7 @@
 """What the GX checkpoint expects of the aggregate's national tables (GX is not needed here).
 
-- every rate and share lies within 0..1 (councils, regions, england, breakdowns, flags);
-- counts are 0 or more;
+- every column declared a rate (:mod:`returns_kit.aggregate.columns`) lies within 0..1, and
+  every column declared a count is 0 or more (councils, regions, england, breakdowns, flags);
 - one row per council and period (per region and period, per period, per breakdown cell);
 - councils_included <= councils_expected, and councils_with_clients <= councils_included;
 - totals reconcile: the ``reconciliation`` frame, built here, sets each region's and each
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from returns_kit.aggregate.tables import BREAKDOWN_KEY, EXTRA_COUNTS
-from returns_kit.aggregate.write import is_rate
+from returns_kit.aggregate.columns import TABLES, Kind
+from returns_kit.aggregate.tables import BREAKDOWN_KEY
 from returns_kit.gx.plan import Planned
 from returns_kit.measures import COUNTS
 
@@ -35,22 +35,9 @@ RECONCILED = (*COUNTS, "service_people", "block_contract_people")
 RECONCILIATION = "reconciliation"
 
 
-def proportions(frame: pl.DataFrame) -> list[str]:
-    """Columns holding a rate or share (shown as percentages in tables.xlsx), not a change."""
-    return [
-        name
-        for name, dtype in frame.schema.items()
-        if dtype.is_float() and is_rate(name) and not name.endswith("_change")
-    ]
-
-
-def _counts(frame: pl.DataFrame) -> list[str]:
-    wanted = (*COUNTS, *EXTRA_COUNTS, "councils_expected", "councils_included")
-    return [name for name in wanted if name in frame.columns]
-
-
 def table_plan(name: str, frame: pl.DataFrame) -> list[Planned]:
-    """The expectations on one national table."""
+    """The expectations on one national table: those of its key, and of its columns' kinds."""
+    table = TABLES[name]
     planned = [
         Planned(
             "ExpectCompoundColumnsToBeUnique"
@@ -70,7 +57,7 @@ def table_plan(name: str, frame: pl.DataFrame) -> list[Planned]:
             column,
             "proportion",
         )
-        for column in proportions(frame)
+        for column in table.of_kind(Kind.RATE)
     ]
     planned += [
         Planned(
@@ -80,7 +67,7 @@ def table_plan(name: str, frame: pl.DataFrame) -> list[Planned]:
             column,
             "count",
         )
-        for column in _counts(frame)
+        for column in table.of_kind(Kind.COUNT)
     ]
     for larger, smaller in (
         ("councils_expected", "councils_included"),
