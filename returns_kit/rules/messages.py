@@ -24,6 +24,13 @@ from typing import Any
 #: periods (P) and the internal error (X).
 TEMPLATES: dict[str, dict[str, str]] = {
     # -- the file and its structure (workbook/, validate.py) --
+    # (validate.py's, matching the workbook's sheets: F004, F006 and F009's "repeated_sheet")
+    "F004": {"": "The required sheet {sheet_name} is missing."},
+    "F006": {"": 'Sheet "{sheet_name}" is not part of the return and is ignored.'},
+    "F009": {
+        "repeated_sheet": 'Sheets "{read_sheet}" and "{ignored_sheet}" are both the '
+        '{sheet_name} sheet; only "{read_sheet}" is read.'
+    },
     # -- cells (compile.py) --
     # A cell's value is the {value} :func:`returns_kit.privacy.shown` gives: quoted, or withheld.
     "V001": {
@@ -155,6 +162,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     # -- periods (rules/periods.py, aggregate/screens.py, ledger) --
     # -- the internal error --
+    # It names only the exception's type: its text may quote a cell's value.
+    "X001": {
+        "": "returns_kit failed on this file ({exception}); please report it. This is a defect "
+        "of returns_kit, not of the file."
+    },
 }
 
 
