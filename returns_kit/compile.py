@@ -280,14 +280,14 @@ def _unreadable_findings(
             continue
         name, row = positions[cell]
         if reason.startswith("error:"):
-            what = f"holds the spreadsheet error {reason[6:]}"
+            variant, params = "spreadsheet_error", {"column": name, "spreadsheet_error": reason[6:]}
         else:
-            what = "holds a formula with no saved result"
+            variant, params = "no_saved_result", {"column": name}
         findings.append(
             finding(
                 "V005",
-                f"{name} {what}; correct it, recalculate and save the workbook in a spreadsheet "
-                "program.",
+                params,
+                variant=variant,
                 sheet=table.spec.name,
                 cell=cell,
                 row=row,
@@ -326,30 +326,25 @@ def _finding(
     name = spec.name
     # About holds the council's own details, not a client's: its contact address is shown.
     value = shown(text, identifier=spec.identifier, work_email=table.spec.layout == "fields")
+    params: dict[str, Any]
     if kind is Failure.BLANK:
-        message = f"{name} is blank; it is required."
+        variant, params = "blank", {"column": name}
     elif kind is Failure.RANGE:
-        message = f"{name} is {value}, below the minimum of {spec.minimum:g}."
+        variant, params = "", {"column": name, "value": value, "minimum": spec.minimum}
     elif kind is Failure.CODE:
-        codes = ", ".join(spec.code_list)
-        message = f"{name} {value} is not in its list; use one of {codes} (or its label)."
+        variant, params = "", {"column": name, "value": value, "codes": list(spec.code_list)}
     elif kind is Failure.FORM:
-        message = f"{name} {value} is not in the required form. {spec.description}"
+        variant = "wrong_form"
+        params = {"column": name, "value": value, "column_description": spec.description}
     else:
-        message = f"{name} {value} is not {_EXPECTED[spec.kind]}."
+        # A number, an amount or a date not read as one (a code that cannot be read is a CODE
+        # failure, and any text is text): the template says what was expected.
+        variant, params = f"not_{spec.kind}", {"column": name, "value": value}
     rule = (
         spec.rule
         if spec.rule and kind in (Failure.CODE, Failure.FORM, Failure.TYPE)
         else _RULE[kind]
     )
-    return finding(rule, message, sheet=table.spec.name, cell=cell, row=row, column=name)
-
-
-_EXPECTED = {
-    "integer": "a whole number (such as 1234 or 1,234)",
-    "number": "a number (such as 12.5)",
-    "money": "an amount of money (such as 1234.50 or £1,234.50)",
-    "date": "a date (a date cell, 2014-03-31 or 31/03/2014)",
-    "code": "a code from its list",
-    "text": "text",
-}
+    return finding(
+        rule, params, variant=variant, sheet=table.spec.name, cell=cell, row=row, column=name
+    )

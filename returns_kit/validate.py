@@ -72,11 +72,8 @@ def internal_error(path: str | Path, exc: BaseException) -> Validated:
 
     The message names only the exception's type: its text may quote a cell's value.
     """
-    message = (
-        f"returns_kit failed on this file ({type(exc).__name__}); please report it. "
-        "This is a defect of returns_kit, not of the file."
-    )
-    found = finding("X001", message, evidence={"exception": type(exc).__name__})
+    name = type(exc).__name__
+    found = finding("X001", {"exception": name}, evidence={"exception": name})
     trace = "".join(traceback.format_exception(exc))
     return Validated(FileReport(str(path), [found]), traceback=trace)
 
@@ -115,7 +112,7 @@ def _match_sheets(names: list[str]) -> tuple[dict[str, str], list[Finding]]:
             findings.append(
                 finding(
                     "F006",
-                    f'Sheet "{written}" is not part of the return and is ignored.',
+                    {"sheet_name": written},
                     sheet=written,
                 )
             )
@@ -123,9 +120,12 @@ def _match_sheets(names: list[str]) -> tuple[dict[str, str], list[Finding]]:
             findings.append(
                 finding(
                     "F009",
-                    f'Sheets "{matched[canonical]}" and "{written}" are both the {canonical} '
-                    "sheet; "
-                    f'only "{matched[canonical]}" is read.',
+                    {
+                        "read_sheet": matched[canonical],
+                        "ignored_sheet": written,
+                        "sheet_name": canonical,
+                    },
+                    variant="repeated_sheet",
                     sheet=canonical,
                 )
             )
@@ -133,7 +133,7 @@ def _match_sheets(names: list[str]) -> tuple[dict[str, str], list[Finding]]:
             matched[canonical] = written
     for name, spec in specs.items():
         if spec.required and name not in matched:
-            findings.append(finding("F004", f"The required sheet {name} is missing.", sheet=name))
+            findings.append(finding("F004", {"sheet_name": name}, sheet=name))
     return matched, findings
 
 

@@ -42,9 +42,14 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
-def people(number: int) -> str:
-    """A count of people, as the rules' messages give it: "1 person", "12 people"."""
-    return counted(number, "person", "people")
+def people_noun(number: int) -> str:
+    """The noun a count of people takes in the rules' messages, whose templates give the count
+    beside it (``{people:,} {people_noun}``): "person" for one, "people" otherwise.
+
+    >>> people_noun(1), people_noun(0), people_noun(12)
+    ('person', 'people', 'people')
+    """
+    return "person" if number == 1 else "people"
 
 
 def count(number: int, severity: Severity) -> str:

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from returns_kit.cells import Invalid, coerce
 from returns_kit.compile import check_table
+from returns_kit.rules.catalogue import templates
+from returns_kit.rules.messages import fields, render
 from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
 from returns_kit.workbook.reader import column_letter
 from returns_kit.workbook.tables import ROW, Table
@@ -163,21 +165,25 @@ def reference_verdict(
     return failing, {k: v for k, v in values.items() if k not in failing}
 
 
-def compiled_verdict(
-    sheet: SheetSpec, rows: list[dict[str, str | None]], vectorised: bool = True
-) -> tuple[list[set[str]], list[dict[str, Any]]]:
+def _table(sheet: SheetSpec, rows: list[dict[str, str | None]]) -> Table:
+    """``rows`` (one for an About sheet) as the table the reader would give, headed in order."""
     frame = pl.DataFrame(rows, schema={name: pl.String for name in sheet.field_names})
     frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(ROW))
-    letters = {name: column_letter(i) for i, name in enumerate(sheet.field_names)}
     if sheet.layout == "fields":
-        table = Table(
+        return Table(
             sheet,
             sheet.name,
             frame.drop(ROW),
             field_cells={name: (2 + i, "B") for i, name in enumerate(sheet.field_names)},
         )
-    else:
-        table = Table(sheet, sheet.name, frame, letters=letters)
+    letters = {name: column_letter(i) for i, name in enumerate(sheet.field_names)}
+    return Table(sheet, sheet.name, frame, letters=letters)
+
+
+def compiled_verdict(
+    sheet: SheetSpec, rows: list[dict[str, str | None]], vectorised: bool = True
+) -> tuple[list[set[str]], list[dict[str, Any]]]:
+    table = _table(sheet, rows)
     checked = check_table(table, vectorised=vectorised)
     failing: list[set[str]] = [set() for _ in rows]
     cell_to_index = {}
@@ -241,3 +247,32 @@ def test_generated_rows_include_both_verdicts() -> None:
     failing, _ = compiled_verdict(sheet, [good, bad])
     assert failing == [set(), {"people_total", "age_band", "isf", "dp_part"}]
     assert reference_verdict(sheet, bad)[0] == failing[1]
+
+
+#: Cells that fail every field they can: not a number, date, code or form; below a minimum
+#: (and no date); blank.
+WRONG_CELLS = ("lots", "-1", None)
+
+
+@pytest.mark.parametrize("vectorised", [True, False])
+@pytest.mark.parametrize("sheet_name", list(sheet_specs()))
+def test_each_way_a_cell_can_fail_has_its_rules_template(sheet_name: str, vectorised: bool) -> None:
+    """A failing cell's finding is its rule's template filled with its params, for every way
+    each field can fail: a field with an x-rule (A001, A004) takes that rule's templates."""
+    sheet = sheet_specs()[sheet_name]
+    made = []
+    for text in WRONG_CELLS:
+        rows = [{name: text for name in sheet.field_names}]
+        made.extend(check_table(_table(sheet, rows), vectorised=vectorised).findings)
+    assert made
+    for item in made:
+        assert item.params is not None and item.column is not None
+        assert item.message in [
+            render(item.rule, variant, item.params)
+            for variant, template in templates(item.rule).items()
+            if fields(template) == item.params.keys()
+        ], item
+        spec = sheet.field(item.column)
+        assert item.rule == spec.rule or item.rule.startswith("V"), item
+    if sheet_name == "About":
+        assert {"A001", "A004"} <= {item.rule for item in made}

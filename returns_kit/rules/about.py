@@ -33,16 +33,13 @@ def council_in_period(context: ReturnContext) -> Iterator[Finding]:
     period = context.period
     if council is None:
         yield finding(
-            "A002",
-            f"council_code {code} is not a council with adult social services "
-            "responsibilities in the reference list.",
-            **_at(context, "council_code"),
+            "A002", {"council_code": code}, variant="unknown", **_at(context, "council_code")
         )
     elif period is not None and period >= FIRST_PERIOD and not council.active_in(period):
         yield finding(
             "A002",
-            f"council_code {code} ({council.name}) was not a council with adult social services "
-            f"responsibilities in {period}.",
+            {"council_code": code, "council_name": council.name, "period": str(period)},
+            variant="inactive",
             **_at(context, "council_code"),
         )
 
@@ -54,8 +51,11 @@ def council_name_matches(context: ReturnContext) -> Iterator[Finding]:
         return
     yield finding(
         "A003",
-        f'council_name {shown(name)} differs from the reference name "{council.name}" for '
-        f"{council.gss_code}.",
+        {
+            "council_name": shown(name),
+            "reference_name": council.name,
+            "council_code": council.gss_code,
+        },
         **_at(context, "council_name"),
     )
 
@@ -66,8 +66,8 @@ def period_ended(context: ReturnContext) -> Iterator[Finding]:
         # The schema's pattern checks the form YYYY-YY; the years must also be consecutive.
         yield finding(
             "A004",
-            f"period {written} is not a financial year: write it as YYYY-YY with consecutive "
-            "years, such as 2013-14.",
+            {"period": written},
+            variant="not_a_financial_year",
             **_at(context, "period"),
         )
     submitted = context.about.get("submitted_on")
@@ -76,9 +76,12 @@ def period_ended(context: ReturnContext) -> Iterator[Finding]:
     if submitted <= context.period.snapshot:
         yield finding(
             "A004",
-            f"submitted_on {submitted.isoformat()} is not after the end of period "
-            f"{context.period} (snapshot {context.period.snapshot.isoformat()}); a return is "
-            "signed off once its period has ended.",
+            {
+                "submitted_on": submitted.isoformat(),
+                "period": str(context.period),
+                "snapshot": context.period.snapshot.isoformat(),
+            },
+            variant="submitted_before_end",
             **_at(context, "submitted_on"),
         )
 
@@ -87,7 +90,6 @@ def period_in_reference(context: ReturnContext) -> Iterator[Finding]:
     if context.period is not None and context.period < FIRST_PERIOD:
         yield finding(
             "A005",
-            f"period {context.period} is before {FIRST_PERIOD}, the first year the reference "
-            "list of councils covers.",
+            {"period": str(context.period), "first_period": str(FIRST_PERIOD)},
             **_at(context, "period"),
         )

@@ -39,7 +39,7 @@ def budgets_missing_row(context: ReturnContext) -> Iterator[Finding]:
             if (age, reason) not in present and not could_be(unread, (age, reason)):
                 yield finding(
                     "B002",
-                    f"No row for {age}/{reason}; add it, with zeros if nobody is in it.",
+                    {"age_band": age, "support_reason": reason},
                     sheet="Budgets",
                     scope=f"{age}/{reason}",
                 )

@@ -23,7 +23,7 @@ from returns_kit.privacy import identifier_rows
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.rows import BUDGET_KEY, SERVICE_KEY, could_be, repeated_keys, scope_of
-from returns_kit.wording import counted, people
+from returns_kit.wording import people_noun
 
 CLIENT = "_client"
 CLIENT_FIELDS = ("age_band", "support_reason", "budget_type")
@@ -87,8 +87,7 @@ def direct_identifier(context: ReturnContext) -> Iterator[Finding]:
         for row, _, kind in found.iter_rows():
             yield finding(
                 "C001",
-                f"This {name} looks like {kind}, a direct identifier; replace it with the "
-                "council's pseudonymous reference. The value is not repeated here.",
+                {"column": name, "identifier_kind": kind},
                 **sheet.at(name, row),
             )
 
@@ -113,8 +112,12 @@ def client_inconsistent(context: ReturnContext) -> Iterator[Finding]:
         for row in differing.group_by(CLIENT, maintain_order=True).first().iter_rows(named=True):
             yield finding(
                 "C002",
-                f"{name} is {row[name]} here but {row['_first']} on this client's first row "
-                f"(row {row['_first_row']}); a client has one {name} on every row.",
+                {
+                    "column": name,
+                    "value": row[name],
+                    "first_value": row["_first"],
+                    "first_row": row["_first_row"],
+                },
                 **sheet.at(name, row[ROW]),
             )
 
@@ -161,13 +164,18 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
                 totals.get(key, 0) if name == "people_total" else counts.get((*key, name), 0)
             )
             if given != from_clients:
-                scope = scope_of(*key)
                 yield finding(
                     "C003",
-                    f"{name} is {given:,} here but the Clients sheet has "
-                    f"{counted(from_clients, 'such person', 'such people')} for {scope}.",
+                    {
+                        "column": name,
+                        "budgets_count": given,
+                        "clients_count": from_clients,
+                        "people_noun": people_noun(from_clients),
+                        "age_band": key[0],
+                        "support_reason": key[1],
+                    },
                     **budgets.at(name, row[ROW]),
-                    scope=scope,
+                    scope=scope_of(*key),
                     evidence={"budgets": given, "clients": from_clients},
                 )
 
@@ -206,25 +214,34 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
         if row["people"] is None or key in repeated or could_be(unread_clients, key):
             continue
         if row["people"] != from_clients:
-            scope = scope_of(*key)
             yield finding(
                 "C004",
-                f"people is {row['people']:,} here but the Clients sheet has "
-                f"{people(from_clients)} receiving {scope}.",
+                {
+                    "people": row["people"],
+                    "clients_count": from_clients,
+                    "people_noun": people_noun(from_clients),
+                    "service_type": key[0],
+                    "arrangement": key[1],
+                },
+                variant="row_differs",
                 **services.at("people", row[ROW]),
-                scope=scope,
+                scope=scope_of(*key),
                 evidence={"services": row["people"], "clients": from_clients},
             )
     for key in sorted(set(counts) - seen):
         if could_be(unread_services, key):
             continue
-        scope = scope_of(*key)
         yield finding(
             "C004",
-            f"The Clients sheet has {people(counts[key])} receiving {scope} but Services has "
-            "no row for it.",
+            {
+                "clients_count": counts[key],
+                "people_noun": people_noun(counts[key]),
+                "service_type": key[0],
+                "arrangement": key[1],
+            },
+            variant="no_services_row",
             sheet="Services",
-            scope=scope,
+            scope=scope_of(*key),
             evidence={"services": 0, "clients": counts[key]},
         )
 
@@ -243,8 +260,7 @@ def provider_missing(context: ReturnContext) -> Iterator[Finding]:
     for row in missing.iter_rows(named=True):
         yield finding(
             "C005",
-            f"provider_ref is blank on a {row['arrangement']} row; only services bought by "
-            "direct payment may leave it blank.",
+            {"arrangement": row["arrangement"]},
             sheet="Clients",
             cell=sheet.cell("provider_ref", row[ROW]) if has_column else None,
             row=row[ROW],
@@ -265,18 +281,18 @@ def allocation_date(context: ReturnContext) -> Iterator[Finding]:
         late = pl.col("allocation_notified_on").fill_null(snapshot) > snapshot
     for row in holders.filter(pl.col("_blank") | late).iter_rows(named=True):
         if row["_blank"]:
-            message = (
-                f"allocation_notified_on is blank for a {row['budget_type']} budget; a "
-                "personal budget starts with telling the person their allocation."
-            )
+            variant, params = "blank", {"budget_type": row["budget_type"]}
         else:
-            message = (
-                f"allocation_notified_on {row['allocation_notified_on'].isoformat()} is "
-                f"after the snapshot date {snapshot.isoformat() if snapshot else ''}."
-            )
+            assert snapshot is not None  # a date is late only against a snapshot
+            variant = "after_snapshot"
+            params = {
+                "allocation_notified_on": row["allocation_notified_on"].isoformat(),
+                "snapshot": snapshot.isoformat(),
+            }
         yield finding(
             "C006",
-            message,
+            params,
+            variant=variant,
             sheet="Clients",
             cell=sheet.cell("allocation_notified_on", row[ROW]) if has_column else None,
             row=row[ROW],
@@ -380,12 +396,15 @@ def nominal_budgets(context: ReturnContext) -> Iterator[Finding]:
     share = nominal / managed
     limit = context.thresholds.nominal_share_max
     if share > limit:
-        least, most = ("", "") if budgets.sure else ("at least ", "up to ")
         yield finding(
             "C007",
-            f"{least}{nominal:,} of {most}{managed:,} council-managed budgets ({least}{share:.0%}) "
-            "are nominal: the person was not told an allocation, has no agreed support plan, or "
-            f"does not direct their support. Above {limit:.0%} this must be explained.",
+            {
+                "nominal": nominal,
+                "council_managed": managed,
+                "nominal_share": share,
+                "nominal_share_max": limit,
+            },
+            variant="sure" if budgets.sure else "at_least",
             sheet="Clients",
             evidence={
                 "council_managed": managed,

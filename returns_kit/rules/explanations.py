@@ -64,8 +64,7 @@ def explanation_too_short(context: ReturnContext) -> Iterator[Finding]:
     for row in short.iter_rows(named=True):
         yield finding(
             "E001",
-            f"This explanation has {len(row['explanation'].strip())} characters; at least "
-            f"{minimum} are needed for it to count.",
+            {"characters": len(row["explanation"].strip()), "explanation_min_chars": minimum},
             **sheet.at("explanation", row[ROW]),
         )
 
@@ -79,9 +78,13 @@ def explanation_not_a_query(context: ReturnContext) -> Iterator[Finding]:
         rule = RULES.get(rule_id)
         if rule is not None and rule.severity is Severity.QUERY:
             continue
-        why = "is not a rule" if rule is None else f"is not a query ({rule.severity.value})"
+        if rule is None:
+            variant, params = "not_a_rule", {"rule": rule_id}
+        else:
+            variant, params = "not_a_query", {"rule": rule_id, "severity": rule.severity.value}
         yield finding(
             "E002",
-            f"{rule_id} {why}; only query findings can be explained.",
+            params,
+            variant=variant,
             **sheet.at("rule", row[ROW]),
         )

@@ -33,10 +33,141 @@ from returns_kit.wording import counted
 #: periods (P) and the internal error (X).
 TEMPLATES: dict[str, dict[str, str]] = {
     # -- the file and its structure (workbook/, validate.py) --
+    # (validate.py's, matching the workbook's sheets: F004, F006 and F009's "repeated_sheet")
+    "F004": {"": "The required sheet {sheet_name} is missing."},
+    "F006": {"": 'Sheet "{sheet_name}" is not part of the return and is ignored.'},
+    "F009": {
+        "repeated_sheet": 'Sheets "{read_sheet}" and "{ignored_sheet}" are both the '
+        '{sheet_name} sheet; only "{read_sheet}" is read.'
+    },
     # -- cells (compile.py) --
+    # A cell's value is the {value} :func:`returns_kit.privacy.shown` gives: quoted, or withheld.
+    "V001": {
+        "not_integer": "{column} {value} is not a whole number (such as 1234 or 1,234).",
+        "not_number": "{column} {value} is not a number (such as 12.5).",
+        "not_money": "{column} {value} is not an amount of money (such as 1234.50 or £1,234.50).",
+        "not_date": "{column} {value} is not a date (a date cell, 2014-03-31 or 31/03/2014).",
+        "wrong_form": "{column} {value} is not in the required form. {column_description}",
+    },
+    "V002": {"": "{column} {value} is not in its list; use one of {codes!j} (or its label)."},
+    "V003": {"": "{column} is {value}, below the minimum of {minimum:g}."},
+    "V004": {"blank": "{column} is blank; it is required."},
+    "V005": {
+        "spreadsheet_error": "{column} holds the spreadsheet error {spreadsheet_error}; correct "
+        "it, recalculate and save the workbook in a spreadsheet program.",
+        "no_saved_result": "{column} holds a formula with no saved result; correct it, "
+        "recalculate and save the workbook in a spreadsheet program.",
+    },
     # -- About, Budgets, Services, Clients, Explanations (rules/) --
+    # A001 and the malformed form of A004 come from the About schema's x-rule (compile.py),
+    # in V002's and V001's words. {people_noun} is "person" or "people", as the count before it.
+    "A001": {"": "{column} {value} is not in its list; use one of {codes!j} (or its label)."},
+    "A002": {
+        "unknown": "council_code {council_code} is not a council with adult social services "
+        "responsibilities in the reference list.",
+        "inactive": "council_code {council_code} ({council_name}) was not a council with adult "
+        "social services responsibilities in {period}.",
+    },
+    "A003": {
+        "": 'council_name {council_name} differs from the reference name "{reference_name}" '
+        "for {council_code}."
+    },
+    "A004": {
+        "wrong_form": "{column} {value} is not in the required form. {column_description}",
+        "not_a_financial_year": "period {period} is not a financial year: write it as YYYY-YY "
+        "with consecutive years, such as 2013-14.",
+        "submitted_before_end": "submitted_on {submitted_on} is not after the end of period "
+        "{period} (snapshot {snapshot}); a return is signed off once its period has ended.",
+    },
+    "A005": {
+        "": "period {period} is before {first_period}, the first year the reference list of "
+        "councils covers."
+    },
+    "B001": {
+        "": "This row repeats {age_band}/{support_reason}, already given in row {first_row}; "
+        "keep one row for it."
+    },
+    "B002": {"": "No row for {age_band}/{support_reason}; add it, with zeros if nobody is in it."},
     "B003": {
         "": "people_total is {people_total:,} but the six budget types add up to {types_sum:,}."
+    },
+    "S001": {
+        "": "This row repeats {service_type}/{arrangement}, already given in row {first_row}; "
+        "keep one row for it."
+    },
+    "S002": {
+        "": "planned_hours_per_week is blank on a {service_type} row; it is required for home "
+        "care and personal assistant services."
+    },
+    "S003": {
+        "budgets_only": "Budgets shows {budget_holders:,} {people_noun} with an ISF but no "
+        "Services row with arrangement ISF has people in it.",
+        "services_only": "Services shows {people_served:,} {people_noun} served through ISF but "
+        "Budgets shows nobody with an ISF.",
+    },
+    "S004": {
+        "budgets_only": "Budgets shows {budget_holders:,} {people_noun} with a direct payment "
+        "(self-managed, part or third-party) but no Services row with arrangement "
+        "DIRECT_PAYMENT has people in it.",
+        "services_only": "Services shows {people_served:,} {people_noun} served through "
+        "DIRECT_PAYMENT but Budgets shows nobody with a direct payment (self-managed, part or "
+        "third-party).",
+    },
+    "S005": {
+        "below_minimum": "Spend per person is £{spend_per_person:,.2f} a year (below "
+        "£{spend_per_person_min:,.0f}): £{gross_spend_gbp:,.2f} for {people:,} {people_noun}. "
+        "Check it, or explain it on the Explanations sheet.",
+        "above_maximum": "Spend per person is £{spend_per_person:,.2f} a year (above "
+        "£{spend_per_person_max:,.0f}): £{gross_spend_gbp:,.2f} for {people:,} {people_noun}. "
+        "Check it, or explain it on the Explanations sheet.",
+    },
+    # C001 names the kind of identifier ("an NHS number"), never the value.
+    "C001": {
+        "": "This {column} looks like {identifier_kind}, a direct identifier; replace it with "
+        "the council's pseudonymous reference. The value is not repeated here."
+    },
+    "C002": {
+        "": "{column} is {value} here but {first_value} on this client's first row (row "
+        "{first_row}); a client has one {column} on every row."
+    },
+    "C003": {
+        "": "{column} is {budgets_count:,} here but the Clients sheet has {clients_count:,} "
+        "such {people_noun} for {age_band}/{support_reason}."
+    },
+    "C004": {
+        "row_differs": "people is {people:,} here but the Clients sheet has {clients_count:,} "
+        "{people_noun} receiving {service_type}/{arrangement}.",
+        "no_services_row": "The Clients sheet has {clients_count:,} {people_noun} receiving "
+        "{service_type}/{arrangement} but Services has no row for it.",
+    },
+    "C005": {
+        "": "provider_ref is blank on a {arrangement} row; only services bought by direct "
+        "payment may leave it blank."
+    },
+    "C006": {
+        "blank": "allocation_notified_on is blank for a {budget_type} budget; a personal budget "
+        "starts with telling the person their allocation.",
+        "after_snapshot": "allocation_notified_on {allocation_notified_on} is after the snapshot "
+        "date {snapshot}.",
+    },
+    # "at_least" when some budgets cannot be read: counted against the query, so the figures
+    # are bounds.
+    "C007": {
+        "sure": "{nominal:,} of {council_managed:,} council-managed budgets ({nominal_share:.0%}) "
+        "are nominal: the person was not told an allocation, has no agreed support plan, or "
+        "does not direct their support. Above {nominal_share_max:.0%} this must be explained.",
+        "at_least": "at least {nominal:,} of up to {council_managed:,} council-managed budgets "
+        "(at least {nominal_share:.0%}) are nominal: the person was not told an allocation, has "
+        "no agreed support plan, or does not direct their support. Above "
+        "{nominal_share_max:.0%} this must be explained.",
+    },
+    "E001": {
+        "": "This explanation has {characters} characters; at least {explanation_min_chars} are "
+        "needed for it to count."
+    },
+    "E002": {
+        "not_a_rule": "{rule} is not a rule; only query findings can be explained.",
+        "not_a_query": "{rule} is not a query ({severity}); only query findings can be explained.",
     },
     # -- periods (rules/periods.py, aggregate/screens.py, ledger) --
     "P001": {
@@ -115,6 +246,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "the period-to-period rules were not run.",
     },
     # -- the internal error --
+    # It names only the exception's type: its text may quote a cell's value.
+    "X001": {
+        "": "returns_kit failed on this file ({exception}); please report it. This is a defect "
+        "of returns_kit, not of the file."
+    },
 }
 
 

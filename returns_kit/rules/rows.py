@@ -52,12 +52,11 @@ def duplicate_rows(sheet: Sheet, key: tuple[str, str], rule: str) -> Iterator[Fi
         (pl.int_range(pl.len()).over(key) > 0).alias("_repeat"),
     )
     for row in rows.filter(pl.col("_repeat")).iter_rows(named=True):
-        scope = scope_of(row[key[0]], row[key[1]])
         yield finding(
             rule,
-            f"This row repeats {scope}, already given in row {row['_first']}; keep one row for it.",
+            {key[0]: row[key[0]], key[1]: row[key[1]], "first_row": row["_first"]},
             sheet=sheet.name,
             cell=sheet.cell(key[0], row[ROW]),
             row=row[ROW],
-            scope=scope,
+            scope=scope_of(row[key[0]], row[key[1]]),
         )

@@ -11,7 +11,7 @@ from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext
 from returns_kit.rules.rows import SERVICE_KEY as KEY
 from returns_kit.rules.rows import duplicate_rows, scope_of
-from returns_kit.wording import people
+from returns_kit.wording import people_noun
 
 HOURS_SERVICES = ("HOME_CARE", "PERSONAL_ASSISTANT")
 DIRECT_PAYMENT_TYPES = ("dp_self_managed", "dp_part", "third_party_managed")
@@ -37,8 +37,7 @@ def planned_hours_missing(context: ReturnContext) -> Iterator[Finding]:
             cell = sheet.cell("planned_hours_per_week", row[ROW]) if has_column else None
             yield finding(
                 "S002",
-                f"planned_hours_per_week is blank on a {row['service_type']} row; it is "
-                "required for home care and personal assistant services.",
+                {"service_type": row["service_type"]},
                 sheet=name,
                 cell=cell,
                 row=row[ROW],
@@ -80,41 +79,33 @@ def _budget_and_service_people(
     return held, served
 
 
-def _mismatch(
-    rule: str, what: str, arrangement: str, counts: tuple[int, int] | None
-) -> Iterator[Finding]:
+def _mismatch(rule: str, counts: tuple[int, int] | None) -> Iterator[Finding]:
     if counts is None:
         return
     held, served = counts
     if (held > 0) == (served > 0):
         return
     if held:
-        message = (
-            f"Budgets shows {people(held)} with {what} but no Services row with "
-            f"arrangement {arrangement} has people in it."
-        )
+        variant, params = "budgets_only", {"budget_holders": held, "people_noun": people_noun(held)}
     else:
-        message = (
-            f"Services shows {people(served)} served through {arrangement} but Budgets "
-            f"shows nobody with {what}."
-        )
+        variant = "services_only"
+        params = {"people_served": served, "people_noun": people_noun(served)}
     yield finding(
-        rule, message, sheet="Services", evidence={"budget_holders": held, "people_served": served}
+        rule,
+        params,
+        variant=variant,
+        sheet="Services",
+        evidence={"budget_holders": held, "people_served": served},
     )
 
 
 def isf_mismatch(context: ReturnContext) -> Iterator[Finding]:
-    yield from _mismatch(
-        "S003", "an ISF", "ISF", _budget_and_service_people(context, ("isf",), "ISF")
-    )
+    yield from _mismatch("S003", _budget_and_service_people(context, ("isf",), "ISF"))
 
 
 def direct_payment_mismatch(context: ReturnContext) -> Iterator[Finding]:
     yield from _mismatch(
-        "S004",
-        "a direct payment (self-managed, part or third-party)",
-        "DIRECT_PAYMENT",
-        _budget_and_service_people(context, DIRECT_PAYMENT_TYPES, "DIRECT_PAYMENT"),
+        "S004", _budget_and_service_people(context, DIRECT_PAYMENT_TYPES, "DIRECT_PAYMENT")
     )
 
 
@@ -130,12 +121,20 @@ def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
     )
     for row in rows.filter(~pl.col("_per_person").is_between(low, high)).iter_rows(named=True):
         per_person = row["_per_person"]
-        side = f"below £{low:,.0f}" if per_person < low else f"above £{high:,.0f}"
+        if per_person < low:
+            variant, threshold = "below_minimum", {"spend_per_person_min": low}
+        else:
+            variant, threshold = "above_maximum", {"spend_per_person_max": high}
         yield finding(
             "S005",
-            f"Spend per person is £{per_person:,.2f} a year ({side}): "
-            f"£{row['gross_spend_gbp']:,.2f}"
-            f" for {people(row['people'])}. Check it, or explain it on the Explanations sheet.",
+            {
+                "spend_per_person": per_person,
+                **threshold,
+                "gross_spend_gbp": row["gross_spend_gbp"],
+                "people": row["people"],
+                "people_noun": people_noun(row["people"]),
+            },
+            variant=variant,
             **sheet.at("gross_spend_gbp", row[ROW]),
             scope=scope_of(row.get("service_type"), row.get("arrangement")),
             evidence={
