@@ -66,7 +66,8 @@ def _messages_section() -> list[str]:
         "the JSON report, version 1.1): the same numbers and names as data, so a program "
         "reads them from `params`, never from the text. `{name:,}` is a number with thousands "
         "separators, `{name:.1%}` a share as a percentage, `{name!j}` a list joined with "
-        "commas. A rule with several templates says one of them, by what it found.",
+        "commas, `{name:size}` a count of bytes shown in KB, MB or GB. A rule with several "
+        "templates says one of them, by what it found.",
         "",
         "| id | template | params |",
         "|---|---|---|",
