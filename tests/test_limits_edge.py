@@ -17,6 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from returns_kit.findings import Finding
+from returns_kit.rules.catalogue import finding
 from returns_kit.validate import validate_return
 from returns_kit.workbook.container import Limits, inspect_container
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
@@ -36,11 +38,11 @@ def _found(path: Path, limits: Limits | None = None) -> list[tuple[str, str | No
     return [(f.rule, f.sheet) for f in validate_return(path, limits=limits).report.findings]
 
 
-def _refusal(path: Path, limits: Limits) -> str:
+def _refusal(path: Path, limits: Limits) -> Finding:
     report = validate_return(path, limits=limits).report
     assert [(f.rule, f.sheet) for f in report.findings][:1] == [("F003", None)]
     assert len(report.findings) == 1
-    return report.findings[0].message
+    return report.findings[0]
 
 
 def test_a_valid_return_passes_under_the_default_limits(tmp_path: Path) -> None:
@@ -51,9 +53,29 @@ def test_file_size_at_its_edge(tmp_path: Path) -> None:
     path = _return(tmp_path)
     size = path.stat().st_size
     assert _found(path, Limits(max_file_bytes=size)) == []
-    message = _refusal(path, Limits(max_file_bytes=size - 1))
-    # Both sizes are rounded to 0.1 KB in the message, so at the edge they read alike.
-    assert message.startswith("The file is ") and " limit for a return." in message
+    refused = _refusal(path, Limits(max_file_bytes=size - 1))
+    # Both sizes are rounded to 0.1 KB in the message, so at the edge they read alike; its
+    # params tell them apart, to the byte.
+    assert refused.message.startswith("The file is ")
+    assert " limit for a return." in refused.message
+    assert refused.params == {"file_bytes": size, "max_file_bytes": size - 1}
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "shown"),
+    [
+        (62_914_683, 52_428_800, "60 MB, over the 50 MB"),
+        (5 * 1024**3, 52_428_800, "5 GB, over the 50 MB"),
+        (1536, 1023, "1.5 KB, over the 1,023 bytes"),
+        (1024, 1000, "1 KB, over the 1,000 bytes"),
+    ],
+)
+def test_a_size_is_shown_in_the_largest_binary_unit_it_reaches(
+    size: int, limit: int, shown: str
+) -> None:
+    # The params hold bytes; the message rounds them to one place in KB, MB or GB.
+    refused = finding("F003", {"file_bytes": size, "max_file_bytes": limit}, variant="file_size")
+    assert refused.message.startswith(f"The file is {shown} limit for a return. Remove sheets")
 
 
 def test_uncompressed_size_at_its_edge(tmp_path: Path) -> None:
@@ -61,8 +83,9 @@ def test_uncompressed_size_at_its_edge(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as archive:
         total = sum(info.file_size for info in archive.infolist())
     assert _found(path, Limits(max_uncompressed_bytes=total)) == []
-    message = _refusal(path, Limits(max_uncompressed_bytes=total - 1))
-    assert "once opened" in message and "limit" in message
+    refused = _refusal(path, Limits(max_uncompressed_bytes=total - 1))
+    assert "once opened" in refused.message and "limit" in refused.message
+    assert refused.params == {"declared_bytes": total, "max_uncompressed_bytes": total - 1}
 
 
 def test_members_at_their_edge(tmp_path: Path) -> None:
@@ -70,8 +93,9 @@ def test_members_at_their_edge(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as archive:
         members = len(archive.infolist())
     assert _found(path, Limits(max_members=members)) == []
-    message = _refusal(path, Limits(max_members=members - 1))
-    assert f"more than {members - 1:,} internal parts" in message
+    refused = _refusal(path, Limits(max_members=members - 1))
+    assert f"more than {members - 1:,} internal parts" in refused.message
+    assert refused.params == {"max_members": members - 1}
 
 
 def _with_notes(path: Path, cells: dict[str, int]) -> Path:
@@ -90,9 +114,16 @@ def test_sheet_cells_at_their_edge(tmp_path: Path) -> None:
     # the return, so at the limit it is only noted as ignored (and never read).
     path = _with_notes(_return(tmp_path), {"A1": 1, "B1000000": 2})
     assert _found(path, Limits(max_sheet_cells=2_000_000)) == [("F006", "Notes")]
-    message = _refusal(path, Limits(max_sheet_cells=1_999_999))
-    assert 'Sheet "Notes" spans 1,000,000 rows by 2 columns, 2,000,000 cells' in message
-    assert "over the limit of 1,999,999" in message
+    refused = _refusal(path, Limits(max_sheet_cells=1_999_999))
+    assert 'Sheet "Notes" spans 1,000,000 rows by 2 columns, 2,000,000 cells' in refused.message
+    assert "over the limit of 1,999,999" in refused.message
+    assert refused.params == {
+        "sheet_name": "Notes",
+        "row_count": 1_000_000,
+        "column_count": 2,
+        "cell_count": 2_000_000,
+        "max_sheet_cells": 1_999_999,
+    }
 
 
 def _sheet(tmp_path: Path, cells: dict[str, int], name: str = "extent.xlsx") -> Path:
@@ -146,6 +177,11 @@ def test_rows_at_their_edge(tmp_path: Path) -> None:
         f"has {tallest:,} rows, more than the limit of {tallest - 1:,}"
         in report.findings[0].message
     )
+    assert report.findings[0].params == {
+        "sheet_name": over[0],
+        "row_count": tallest,
+        "max_rows": tallest - 1,
+    }
 
 
 _EXPLANATION_ROW = re.compile(

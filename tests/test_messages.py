@@ -53,6 +53,7 @@ def test_an_ignored_column_is_named_as_typed(tmp_path: Path) -> None:
     assert (
         found.message == 'Column "Officer\'s Notes-2014" is not part of the return and is ignored.'
     )
+    assert found.params == {"heading": '"Officer\'s Notes-2014"'}
 
 
 def test_an_ignored_column_headed_with_personal_data_is_named_by_letter(tmp_path: Path) -> None:
@@ -62,6 +63,8 @@ def test_an_ignored_column_headed_with_personal_data_is_named_by_letter(tmp_path
     path = _edited(FIXTURES / "invalid/F007.xlsx", tmp_path / "f007.xlsx", retitle)
     [found] = _findings(path)
     assert found.message == "Column G is not part of the return and is ignored."
+    # Withheld from the params as from the message: a reader of the JSON never sees it.
+    assert found.params == {"column_letter": "G"}
 
 
 def _set_about(wb: openpyxl.Workbook, field: str, value: str) -> None:

@@ -67,8 +67,9 @@ def _messages_section() -> list[str]:
         "reads them from `params`, never from the text. `{name:,}` is a number with thousands "
         "separators, `{name:.1%}` a share as a percentage, `{name!j}` a list joined with "
         "commas, `{name!c}` text with a capital first letter, `{name:counted noun}` a count "
-        "with its noun (singular for one); a parameter that is null shows as \"unknown\". A "
-        "rule with several templates says one of them, by what it found.",
+        "with its noun (singular for one), `{name:size}` a count of bytes shown in KB, MB or "
+        'GB; a parameter that is null shows as "unknown". A rule with several templates '
+        "says one of them, by what it found.",
         "",
         "| id | template | params |",
         "|---|---|---|",

@@ -29,16 +29,7 @@ from returns_kit.workbook.formulas import (
     xlsx_unreadable_cells,
 )
 from returns_kit.workbook.package import part_key
-from returns_kit.workbook.refusal import (
-    MSG_CORRUPT,
-    MSG_NOT_WORKBOOK,
-    MSG_OLD_EXCEL,
-    MSG_SHRINK,
-    MSG_UNREADABLE,
-    Refusal,
-    refuse,
-    size_text,
-)
+from returns_kit.workbook.refusal import Refusal, refuse
 from returns_kit.workbook.safety import (
     OLE_MAGIC,
     ZIP_MAGIC,
@@ -100,22 +91,22 @@ def inspect_container(path: Path, limits: Limits = Limits()) -> Container:
     except Exception:
         # Whatever slipped past the specific checks, the file could not be read as a
         # workbook: say so rather than crash the whole run.
-        return Container(None, [finding("F001", MSG_CORRUPT)], {})
+        return Container(None, [finding("F001", variant="corrupt")], {})
 
 
 def _inspect(path: Path, limits: Limits) -> Container:
     try:
         info = os.stat(path)
     except (OSError, ValueError):
-        refuse("F001", MSG_UNREADABLE)
+        refuse("F001", variant="unreadable")
     # Checked before opening: opening a FIFO or device could block or never end.
     if not stat.S_ISREG(info.st_mode):
-        refuse("F001", MSG_UNREADABLE)
+        refuse("F001", variant="unreadable")
     check_file_size(info.st_size, limits.max_file_bytes)
     try:
         fh = open(path, "rb")
     except OSError:
-        refuse("F001", MSG_UNREADABLE)
+        refuse("F001", variant="unreadable")
     with fh:
         # The file may have changed since stat: trust what is actually open.
         size = os.fstat(fh.fileno()).st_size
@@ -124,9 +115,9 @@ def _inspect(path: Path, limits: Limits) -> Container:
         if magic == OLE_MAGIC:
             refuse_compound_file(fh)
         if is_biff2_to_4(magic):
-            refuse("F002", MSG_OLD_EXCEL)
+            refuse("F002", variant="old_excel")
         if not magic.startswith(ZIP_MAGIC):
-            refuse("F001", MSG_NOT_WORKBOOK)
+            refuse("F001", variant="not_workbook")
         # zipfile builds an object for every central directory entry before we could
         # count them, so a directory of a million tiny entries is refused first.
         if central_directory_count(fh, size, limits.max_members) > limits.max_members:
@@ -134,7 +125,7 @@ def _inspect(path: Path, limits: Limits) -> Container:
         try:
             archive = zipfile.ZipFile(fh)
         except Exception:
-            refuse("F001", MSG_CORRUPT)
+            refuse("F001", variant="corrupt")
         with archive:
             return _inspect_zip(archive, limits)
 
@@ -191,8 +182,8 @@ def _stream_members(
                     if total > limits.max_uncompressed_bytes:
                         refuse(
                             "F003",
-                            "The workbook would take up more than "
-                            f"{size_text(limits.max_uncompressed_bytes)} once opened. {MSG_SHRINK}",
+                            {"max_uncompressed_bytes": limits.max_uncompressed_bytes},
+                            variant="inflated_size",
                         )
                     if not prolog.done:
                         prolog.feed(chunk)
@@ -211,7 +202,7 @@ def _stream_members(
         except Refusal:
             raise
         except Exception:
-            refuse("F001", MSG_CORRUPT)
+            refuse("F001", variant="corrupt")
         if prolog.utf16:
             hinted.add(info.filename)
     return hinted, far, tables

@@ -40,13 +40,16 @@ def check_extents(
         rows, columns = extent if extent is not None else sheet_extent(parse, part)
         over_grid = rows > GRID_ROWS or columns > GRID_COLUMNS
         if rows * columns > max_sheet_cells or over_grid:
-            name = sheet_of.get(part, part)
             refuse(
                 "F003",
-                f'Sheet "{name}" spans {rows:,} rows by {columns:,} columns, '
-                f"{rows * columns:,} cells: over the limit of {max_sheet_cells:,}. "
-                "Delete the stray cells far from the table (or the rows and columns around "
-                "them) and save the workbook again.",
+                {
+                    "sheet_name": sheet_of.get(part, part),
+                    "row_count": rows,
+                    "column_count": columns,
+                    "cell_count": rows * columns,
+                    "max_sheet_cells": max_sheet_cells,
+                },
+                variant="sheet_extent",
             )
 
 
@@ -59,9 +62,12 @@ def check_tables(tables: list[TableCells], max_sheet_cells: int) -> None:
     largest = max(tables, key=lambda table: table.cells)
     refuse(
         "F003",
-        f"The spreadsheet's sheets span {total:,} cells together, counting repeated rows and "
-        f"columns, over the limit of {max_sheet_cells:,}; the largest, "
-        f'"{largest.name}", spans {largest.rows:,} rows by {largest.columns:,} columns. Delete '
-        "the rows and columns far from the table (a value or formula filled down or across "
-        "far beyond it) and save the spreadsheet again.",
+        {
+            "cell_count": total,
+            "max_sheet_cells": max_sheet_cells,
+            "largest_sheet_name": largest.name,
+            "largest_row_count": largest.rows,
+            "largest_column_count": largest.columns,
+        },
+        variant="ods_extent",
     )

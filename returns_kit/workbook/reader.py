@@ -103,11 +103,7 @@ class WorkbookReader:
                 reader = fastexcel.read_excel(source)
                 reader.sheet_names  # noqa: B018  (read now, so damage shows here, not later)
         except Exception as error:  # calamine's errors for a damaged workbook are many
-            return _over_cap(error) or finding(
-                "F001",
-                "The workbook is damaged and cannot be read. Open it in a spreadsheet program "
-                "and save it again as .xlsx.",
-            )
+            return _over_cap(error) or finding("F001", variant="damaged")
         return cls(reader, limits)
 
     @property
@@ -125,16 +121,13 @@ class WorkbookReader:
                 frame = sheet.to_polars()
         except Exception as error:  # calamine's errors for a damaged sheet are many
             return _over_cap(error, name) or finding(
-                "F001",
-                f'Sheet "{name}" cannot be read: the workbook is damaged. Open it in a '
-                "spreadsheet program and save it again as .xlsx.",
-                sheet=name,
+                "F001", {"sheet_name": name}, variant="sheet_damaged", sheet=name
             )
         if frame.height > self.max_rows:
             return finding(
                 "F003",
-                f'Sheet "{name}" has {frame.height:,} rows, more than the limit of '
-                f"{self.max_rows:,}.",
+                {"sheet_name": name, "row_count": frame.height, "max_rows": self.max_rows},
+                variant="sheet_rows",
                 sheet=name,
             )
         frame.columns = [str(index) for index in columns]
@@ -148,11 +141,7 @@ def _over_cap(error: Exception, sheet: str | None = None) -> Finding | None:
     if match is None:
         return None
     requested, cap = (int(group) for group in match.groups())
-    where = f'Sheet "{sheet}"' if sheet is not None else "A sheet of the workbook"
-    return finding(
-        "F003",
-        f"{where} spans {requested:,} cells, counting repeated rows and columns: over the "
-        f"reader's limit of {cap:,}. Delete the rows and columns far from the table and save "
-        "the workbook again.",
-        sheet=sheet,
-    )
+    over = {"cell_count": requested, "reader_max_cells": cap}
+    if sheet is None:
+        return finding("F003", over, variant="reader_cap")
+    return finding("F003", {"sheet_name": sheet, **over}, variant="sheet_reader_cap", sheet=sheet)

@@ -14,22 +14,7 @@ from typing import BinaryIO, Literal, NoReturn
 from returns_kit.workbook import stream
 from returns_kit.workbook.encryption import opens_with_default_password
 from returns_kit.workbook.package import Package, part_key, read_package
-from returns_kit.workbook.refusal import (
-    MSG_BINARY,
-    MSG_CORRUPT,
-    MSG_DEFAULT_PASSWORD,
-    MSG_DUPLICATE_PART,
-    MSG_EMPTY,
-    MSG_LEGACY,
-    MSG_MACRO,
-    MSG_NO_WORKBOOK_PART,
-    MSG_NOT_SPREADSHEET,
-    MSG_ODS_MACRO,
-    MSG_PASSWORD,
-    MSG_SHRINK,
-    refuse,
-    size_text,
-)
+from returns_kit.workbook.refusal import refuse
 from returns_kit.workbook.stream import Hints, check_prolog, member_contains, parse_member
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -47,21 +32,17 @@ _CENTRAL_ENTRY_SIZE = 46
 
 def check_file_size(size: int, max_file_bytes: int) -> None:
     if size == 0:
-        refuse("F001", MSG_EMPTY)
+        refuse("F001", variant="empty")
     if size > max_file_bytes:
         refuse(
             "F003",
-            f"The file is {size_text(size)}, over the {size_text(max_file_bytes)} limit for a "
-            f"return. {MSG_SHRINK}",
+            {"file_bytes": size, "max_file_bytes": max_file_bytes},
+            variant="file_size",
         )
 
 
 def refuse_members(max_members: int) -> NoReturn:
-    refuse(
-        "F003",
-        f"The workbook is made of more than {max_members:,} internal parts, too many "
-        f"to check safely. {MSG_SHRINK}",
-    )
+    refuse("F003", {"max_members": max_members}, variant="parts")
 
 
 def check_members(
@@ -75,18 +56,18 @@ def check_members(
     if declared > max_uncompressed_bytes:
         refuse(
             "F003",
-            f"The workbook would take up {size_text(declared)} once opened, over the "
-            f"{size_text(max_uncompressed_bytes)} limit. {MSG_SHRINK}",
+            {"declared_bytes": declared, "max_uncompressed_bytes": max_uncompressed_bytes},
+            variant="declared_size",
         )
     if any(info.flag_bits & _ZIP_ENCRYPTED_FLAGS for info in infos):
-        refuse("F001", MSG_PASSWORD)
+        refuse("F001", variant="password")
     # calamine finds a part whatever its case and with "\\" for "/": two members that it
     # would take for one leave it unclear which one is read, so neither is.
     members: dict[str, str] = {}
     for info in infos:
         key = part_key(info.filename)
         if key in members:
-            refuse("F001", MSG_DUPLICATE_PART)
+            refuse("F001", variant="duplicate_part")
         members[key] = info.filename
     return members
 
@@ -117,9 +98,9 @@ def refuse_compound_file(fh: BinaryIO) -> NoReturn:
             # Only trying Excel's default password tells its files from ones a person locked.
             fh.seek(0)
             if opens_with_default_password(fh.read()):
-                refuse("F001", MSG_DEFAULT_PASSWORD)
-            refuse("F001", MSG_PASSWORD)
-    refuse("F002", MSG_LEGACY)
+                refuse("F001", variant="default_password")
+            refuse("F001", variant="password")
+    refuse("F002", variant="legacy_xls")
 
 
 def central_directory_count(fh: BinaryIO, size: int, stop_after: int) -> int:
@@ -182,11 +163,11 @@ def workbook_kind(
             check_prolog(archive, info)
         package = read_package(members, parse)
         if package.macros:
-            refuse("F002", MSG_MACRO)
+            refuse("F002", variant="macro")
         if not package.workbooks:
             if package.binary or any(key.endswith("/workbook.bin") for key in members):
-                refuse("F002", MSG_BINARY)
-            refuse("F001", MSG_NO_WORKBOOK_PART)
+                refuse("F002", variant="binary")
+            refuse("F001", variant="no_workbook_part")
         return "xlsx", package
     if "mimetype" in members:
         with archive.open(members["mimetype"]) as member:
@@ -194,12 +175,12 @@ def workbook_kind(
         if mimetype == _ODS_MIMETYPE:
             manifest = members.get("meta-inf/manifest.xml")
             if manifest is not None and member_contains(archive, manifest, b"encryption-data"):
-                refuse("F001", MSG_PASSWORD)
+                refuse("F001", variant="password")
             # LibreOffice keeps Basic macros in Basic/ (their dialogs in Dialogs/) and other
             # scripts in Scripts/; its Basic parts carry a DTD, so look before the DTD check.
             if any(key.startswith(("basic/", "dialogs/", "scripts/")) for key in members):
-                refuse("F002", MSG_ODS_MACRO)
+                refuse("F002", variant="ods_macro")
             if "content.xml" not in members:
-                refuse("F001", MSG_CORRUPT)
+                refuse("F001", variant="corrupt")
             return "ods", Package()
-    refuse("F001", MSG_NOT_SPREADSHEET)
+    refuse("F001", variant="not_spreadsheet")

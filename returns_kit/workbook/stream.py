@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import IO
 from xml.parsers import expat
 
-from returns_kit.workbook.refusal import MIB, MSG_CORRUPT, MSG_DTD, MSG_LONG_PROLOG, Refusal, refuse
+from returns_kit.workbook.refusal import MIB, Refusal, refuse
 
 #: How much of a member is inflated and scanned at a time.
 CHUNK = MIB
@@ -127,13 +127,13 @@ class Prolog:
             # The prolog goes on past what has been read: an unfinished comment or
             # processing instruction, or just the end of the data so far.
             if len(self.buffer) > _PROLOG_LIMIT:
-                refuse("F001", MSG_LONG_PROLOG)
+                refuse("F001", variant="long_prolog")
             if final:
                 self.done = True
             return
         self.done = True
         if rest.startswith(b"<!"):
-            refuse("F001", MSG_DTD)
+            refuse("F001", variant="dtd")
         if rest[0] != ord("<") or not _is_name_start(rest[1:2]):
             self.xml = False
         self.buffer = bytearray()
@@ -149,7 +149,7 @@ def check_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     except Refusal:
         raise
     except Exception:
-        refuse("F001", MSG_CORRUPT)
+        refuse("F001", variant="corrupt")
 
 
 def _is_name_start(char: bytes) -> bool:
@@ -169,7 +169,7 @@ def parse_member(
 
     # A second line of defence: expat would otherwise expand entities a DTD declares.
     def refuse_dtd(*_: object) -> None:
-        refuse("F001", MSG_DTD)
+        refuse("F001", variant="dtd")
 
     parser.StartDoctypeDeclHandler = refuse_dtd
     parser.EntityDeclHandler = refuse_dtd
@@ -187,12 +187,12 @@ def parse_member(
                 # no event for this long means one token larger than any spreadsheet
                 # program writes, growing memory for as long as it goes on.
                 if fed - max(parser.CurrentByteIndex, 0) > _MAX_TOKEN:
-                    refuse("F001", MSG_CORRUPT)
+                    refuse("F001", variant="corrupt")
         parser.Parse(b"", True)
     except Refusal:
         raise
     except Exception:
-        refuse("F001", MSG_CORRUPT)
+        refuse("F001", variant="corrupt")
 
 
 def _ignore(*_: object) -> None:

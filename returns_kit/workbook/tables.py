@@ -118,15 +118,13 @@ def _data_rows(
     blank_rows = body.filter(~pl.col("_filled"))[ROW].to_list()
     findings = []
     for start, end in _runs(blank_rows):
-        where = f"Row {start} is" if start == end else f"Rows {start} to {end} are"
-        pronoun = "it" if start == end else "them"
+        if start == end:
+            run, variant = {"row": start}, "row"
+        else:
+            run, variant = {"first_row": start, "last_row": end}, "rows"
         findings.append(
             finding(
-                "F008",
-                f"{where} blank in the middle of the table; delete {pronoun} or fill {pronoun} in.",
-                sheet=sheet,
-                cell=f"{first_letter}{start}",
-                row=start,
+                "F008", run, variant=variant, sheet=sheet, cell=f"{first_letter}{start}", row=start
             )
         )
     body = body.filter(pl.col("_filled")).drop("_filled")
@@ -149,7 +147,6 @@ def _map_headings(
     sheet: str,
     wanted: tuple[str, ...],
     body: pl.DataFrame,
-    kind: str = "column",
 ) -> tuple[dict[str, int], list[Finding]]:
     """heading -> absolute column index, reporting duplicates and columns not in the return."""
     found: dict[str, int] = {}
@@ -167,8 +164,8 @@ def _map_headings(
                 findings.append(
                     finding(
                         "F009",
-                        f'The {kind} "{name}" appears twice; only the first (column '
-                        f"{column_letter(found[name])}) is read. Delete or rename the other.",
+                        {"column": name, "read_column_letter": column_letter(found[name])},
+                        variant="column",
                         sheet=sheet,
                         cell=cell,
                         row=header + 1,
@@ -181,13 +178,15 @@ def _map_headings(
             # The heading as typed, not as folded for matching ("Notes 2", not "notes_2"),
             # unless it looks like personal data.
             quoted = shown(text)
-            named = (
-                f"Column {quoted}" if quoted.startswith('"') else f"Column {column_letter(column)}"
-            )
+            if quoted.startswith('"'):
+                named, variant = {"heading": quoted}, "heading"
+            else:
+                named, variant = {"column_letter": column_letter(column)}, "letter"
             findings.append(
                 finding(
                     "F007",
-                    f"{named} is not part of the return and is ignored.",
+                    named,
+                    variant=variant,
                     sheet=sheet,
                     cell=cell,
                     row=header + 1,
@@ -197,7 +196,8 @@ def _map_headings(
             findings.append(
                 finding(
                     "F007",
-                    f"Column {column_letter(column)} has values but no heading; it is ignored.",
+                    {"column_letter": column_letter(column)},
+                    variant="no_heading",
                     sheet=sheet,
                     cell=cell,
                     row=header + 1,
@@ -216,8 +216,8 @@ def locate_table(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[Fin
         return None, [
             finding(
                 "F005",
-                f"No header row found: the first {HEADER_SEARCH_ROWS} rows hold none of the "
-                f"column names {', '.join(spec.field_names)}.",
+                {"search_rows": HEADER_SEARCH_ROWS, "column_names": list(spec.field_names)},
+                variant="no_header",
                 sheet=sheet,
             )
         ]
@@ -230,7 +230,8 @@ def locate_table(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[Fin
             findings.append(
                 finding(
                     "F005",
-                    f'Required column "{name}" is missing from the header row (row {header + 1}).',
+                    {"column": name, "header_row": header + 1},
+                    variant="missing_column",
                     sheet=sheet,
                     row=header + 1,
                     column=name,
@@ -251,13 +252,7 @@ def _locate_fields(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[F
         header is None
         or len(set(_folded_rows(raw, header + 1)[header].values()) & {"field", "value"}) < 2
     ):
-        return None, [
-            finding(
-                "F005",
-                'No header row with the columns "field" and "value" was found.',
-                sheet=sheet,
-            )
-        ]
+        return None, [finding("F005", variant="no_about_header", sheet=sheet)]
     body, findings = _data_rows(raw, header, sheet, column_letter(min(raw.columns)))
     columns, heading_findings = _map_headings(raw, header, sheet, ("field", "value"), body)
     findings = heading_findings + findings
@@ -278,8 +273,8 @@ def _locate_fields(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[F
                 findings.append(
                     finding(
                         "F009",
-                        f'The field "{name}" appears twice; only the first (row {cells[name][0]}) '
-                        "is read.",
+                        {"field": name, "read_row": cells[name][0]},
+                        variant="field",
                         sheet=sheet,
                         cell=cell,
                         row=row,
@@ -290,11 +285,15 @@ def _locate_fields(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[F
             values[name] = value
             cells[name] = (row, value_letter)
         else:
-            what = f'"{name}" is not a field of the return' if name else "A value has no field name"
+            if name:
+                unknown, variant = {"field": name}, "unknown"
+            else:
+                unknown, variant = {}, "no_name"
             findings.append(
                 finding(
                     "A006",
-                    f"{what}; the row is ignored.",
+                    unknown,
+                    variant=variant,
                     sheet=sheet,
                     cell=cell,
                     row=row,
@@ -305,7 +304,8 @@ def _locate_fields(raw: RawSheet, spec: SheetSpec) -> tuple[Table | None, list[F
             findings.append(
                 finding(
                     "V004",
-                    f'The About sheet has no "{name}" row; add one with its value.',
+                    {"field": name},
+                    variant="no_about_row",
                     sheet=sheet,
                     column=name,
                 )
