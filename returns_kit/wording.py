@@ -42,16 +42,6 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
-def people_noun(number: int) -> str:
-    """The noun a count of people takes in the rules' messages, whose templates give the count
-    beside it (``{people:,} {people_noun}``): "person" for one, "people" otherwise.
-
-    >>> people_noun(1), people_noun(0), people_noun(12)
-    ('person', 'people', 'people')
-    """
-    return "person" if number == 1 else "people"
-
-
 def count(number: int, severity: Severity) -> str:
     """A count of findings of one severity: "1 query", "4 queries", "0 info"."""
     return f"{number:,} {severity.value if number == 1 else _PLURAL[severity]}"

@@ -307,7 +307,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 def finding(
     rule_id: str,
-    params: Mapping[str, Any] | str | None = None,
+    params: Mapping[str, Any] | None = None,
     /,
     *,
     variant: str = "",
@@ -323,8 +323,6 @@ def finding(
     {'people_total': 5, 'types_sum': 4}
     """
     severity = RULES[rule_id].severity
-    if isinstance(params, str):  # a message not yet a template: removed once every rule has one
-        return Finding(rule=rule_id, severity=severity, message=params, **where)
     values = dict(params or {})
     message = render(rule_id, variant, values)
     return Finding(rule=rule_id, severity=severity, message=message, params=values, **where)

@@ -23,7 +23,6 @@ from returns_kit.privacy import identifier_rows
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext, Sheet
 from returns_kit.rules.rows import BUDGET_KEY, SERVICE_KEY, could_be, repeated_keys, scope_of
-from returns_kit.wording import people_noun
 
 CLIENT = "_client"
 CLIENT_FIELDS = ("age_band", "support_reason", "budget_type")
@@ -170,7 +169,6 @@ def clients_budgets_differ(context: ReturnContext) -> Iterator[Finding]:
                         "column": name,
                         "budgets_count": given,
                         "clients_count": from_clients,
-                        "people_noun": people_noun(from_clients),
                         "age_band": key[0],
                         "support_reason": key[1],
                     },
@@ -219,7 +217,6 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
                 {
                     "people": row["people"],
                     "clients_count": from_clients,
-                    "people_noun": people_noun(from_clients),
                     "service_type": key[0],
                     "arrangement": key[1],
                 },
@@ -235,7 +232,6 @@ def clients_services_differ(context: ReturnContext) -> Iterator[Finding]:
             "C004",
             {
                 "clients_count": counts[key],
-                "people_noun": people_noun(counts[key]),
                 "service_type": key[0],
                 "arrangement": key[1],
             },

@@ -177,7 +177,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     # -- About, Budgets, Services, Clients, Explanations (rules/) --
     # A001 and the malformed form of A004 come from the About schema's x-rule (compile.py),
-    # in V002's and V001's words. {people_noun} is "person" or "people", as the count before it.
+    # in V002's and V001's words.
     "A001": {"": "{column} {value} is not in its list; use one of {codes!j} (or its label)."},
     "A002": {
         "unknown": "council_code {council_code} is not a council with adult social services "
@@ -222,26 +222,26 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "care and personal assistant services."
     },
     "S003": {
-        "budgets_only": "Budgets shows {budget_holders:,} {people_noun} with an ISF but no "
-        "Services row with arrangement ISF has people in it.",
-        "services_only": "Services shows {people_served:,} {people_noun} served through ISF but "
-        "Budgets shows nobody with an ISF.",
+        "budgets_only": "Budgets shows {budget_holders:counted person/people} with an ISF but "
+        "no Services row with arrangement ISF has people in it.",
+        "services_only": "Services shows {people_served:counted person/people} served through "
+        "ISF but Budgets shows nobody with an ISF.",
     },
     "S004": {
-        "budgets_only": "Budgets shows {budget_holders:,} {people_noun} with a direct payment "
-        "(self-managed, part or third-party) but no Services row with arrangement "
+        "budgets_only": "Budgets shows {budget_holders:counted person/people} with a direct "
+        "payment (self-managed, part or third-party) but no Services row with arrangement "
         "DIRECT_PAYMENT has people in it.",
-        "services_only": "Services shows {people_served:,} {people_noun} served through "
+        "services_only": "Services shows {people_served:counted person/people} served through "
         "DIRECT_PAYMENT but Budgets shows nobody with a direct payment (self-managed, part or "
         "third-party).",
     },
     "S005": {
         "below_minimum": "Spend per person is £{spend_per_person:,.2f} a year (below "
-        "£{spend_per_person_min:,.0f}): £{gross_spend_gbp:,.2f} for {people:,} {people_noun}. "
-        "Check it, or explain it on the Explanations sheet.",
+        "£{spend_per_person_min:,.0f}): £{gross_spend_gbp:,.2f} for "
+        "{people:counted person/people}. Check it, or explain it on the Explanations sheet.",
         "above_maximum": "Spend per person is £{spend_per_person:,.2f} a year (above "
-        "£{spend_per_person_max:,.0f}): £{gross_spend_gbp:,.2f} for {people:,} {people_noun}. "
-        "Check it, or explain it on the Explanations sheet.",
+        "£{spend_per_person_max:,.0f}): £{gross_spend_gbp:,.2f} for "
+        "{people:counted person/people}. Check it, or explain it on the Explanations sheet.",
     },
     # C001 names the kind of identifier ("an NHS number"), never the value.
     "C001": {
@@ -253,13 +253,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "{first_row}); a client has one {column} on every row."
     },
     "C003": {
-        "": "{column} is {budgets_count:,} here but the Clients sheet has {clients_count:,} "
-        "such {people_noun} for {age_band}/{support_reason}."
+        "": "{column} is {budgets_count:,} here but the Clients sheet has "
+        "{clients_count:counted such person/such people} for {age_band}/{support_reason}."
     },
     "C004": {
-        "row_differs": "people is {people:,} here but the Clients sheet has {clients_count:,} "
-        "{people_noun} receiving {service_type}/{arrangement}.",
-        "no_services_row": "The Clients sheet has {clients_count:,} {people_noun} receiving "
+        "row_differs": "people is {people:,} here but the Clients sheet has "
+        "{clients_count:counted person/people} receiving {service_type}/{arrangement}.",
+        "no_services_row": "The Clients sheet has {clients_count:counted person/people} receiving "
         "{service_type}/{arrangement} but Services has no row for it.",
     },
     "C005": {

@@ -11,7 +11,6 @@ from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, ReturnContext
 from returns_kit.rules.rows import SERVICE_KEY as KEY
 from returns_kit.rules.rows import duplicate_rows, scope_of
-from returns_kit.wording import people_noun
 
 HOURS_SERVICES = ("HOME_CARE", "PERSONAL_ASSISTANT")
 DIRECT_PAYMENT_TYPES = ("dp_self_managed", "dp_part", "third_party_managed")
@@ -86,10 +85,10 @@ def _mismatch(rule: str, counts: tuple[int, int] | None) -> Iterator[Finding]:
     if (held > 0) == (served > 0):
         return
     if held:
-        variant, params = "budgets_only", {"budget_holders": held, "people_noun": people_noun(held)}
+        variant, params = "budgets_only", {"budget_holders": held}
     else:
         variant = "services_only"
-        params = {"people_served": served, "people_noun": people_noun(served)}
+        params = {"people_served": served}
     yield finding(
         rule,
         params,
@@ -132,7 +131,6 @@ def spend_per_person(context: ReturnContext) -> Iterator[Finding]:
                 **threshold,
                 "gross_spend_gbp": row["gross_spend_gbp"],
                 "people": row["people"],
-                "people_noun": people_noun(row["people"]),
             },
             variant=variant,
             **sheet.at("gross_spend_gbp", row[ROW]),
