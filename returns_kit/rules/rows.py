@@ -12,10 +12,18 @@ import polars as pl
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
 from returns_kit.rules.context import ROW, Sheet
+from returns_kit.schema import sheet_specs
+
+
+def _key(sheet: str) -> tuple[str, str]:
+    """The two columns that name a row of ``sheet``: its schema's ``x-key``."""
+    first, second = sheet_specs()[sheet].key
+    return first, second
+
 
 #: The columns that name a Budgets row, and a Services row.
-BUDGET_KEY = ("age_band", "support_reason")
-SERVICE_KEY = ("service_type", "arrangement")
+BUDGET_KEY = _key("Budgets")
+SERVICE_KEY = _key("Services")
 
 
 def scope_of(first: str | None, second: str | None) -> str | None:
