@@ -471,6 +471,28 @@ _CLIENTS_AND_SPREAD = (
     *(f"{rate}_{stat}" for rate in ("pb_rate", "choice_rate") for stat in _SPREAD_MEANINGS),
 )
 
+#: What a row of the breakdowns is about.
+BREAKDOWN_KEY = (
+    "period",
+    "level",
+    "geography_code",
+    "geography_name",
+    "age_band",
+    "support_reason",
+)
+#: The flag columns a screen of the period (P010-P012) fills from its evidence.
+SCREEN_FLAG_COLUMNS = (
+    "measure",
+    "value_before",
+    "value_after",
+    "score",
+    "lower",
+    "upper",
+    "related_measure",
+    "related_before",
+    "related_after",
+)
+
 TABLES: dict[str, Table] = {
     table.name: table
     for table in (
@@ -540,12 +562,7 @@ TABLES: dict[str, Table] = {
             "Counts and rates by period, geography level (council, region, england), age band "
             "and support reason, with ALL margins; one row per combination.",
             (
-                "period",
-                "level",
-                "geography_code",
-                "geography_name",
-                "age_band",
-                "support_reason",
+                *BREAKDOWN_KEY,
                 *COUNTS,
                 *RATES,
             ),
@@ -575,15 +592,7 @@ TABLES: dict[str, Table] = {
                 "pb_change_rank",
                 "councils_compared",
                 "pb_change_robust_z",
-                "measure",
-                "value_before",
-                "value_after",
-                "score",
-                "lower",
-                "upper",
-                "related_measure",
-                "related_before",
-                "related_after",
+                *SCREEN_FLAG_COLUMNS,
                 "review_rank",
                 "review_score",
                 "review_suspicion",

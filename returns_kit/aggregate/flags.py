@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
-from returns_kit.aggregate.columns import TABLES
+from returns_kit.aggregate.columns import SCREEN_FLAG_COLUMNS, TABLES
 from returns_kit.aggregate.manifest import Selection
 from returns_kit.aggregate.review import IMPACT_SCHEMA, PREFIX, review
 from returns_kit.aggregate.screens import screen_returns
@@ -196,17 +196,6 @@ SCREEN_COLUMNS = {
     ),
     "P012": ("measure", "reference", "current", "factor", None, None, None, None, None),
 }
-_SCREEN_NAMES = (
-    "measure",
-    "value_before",
-    "value_after",
-    "score",
-    "lower",
-    "upper",
-    "related_measure",
-    "related_before",
-    "related_after",
-)
 
 
 def _screened(item: Finding) -> dict[str, Any]:
@@ -214,10 +203,10 @@ def _screened(item: Finding) -> dict[str, Any]:
     keys = SCREEN_COLUMNS.get(item.rule)
     evidence = item.evidence or {}
     if keys is None:
-        return dict.fromkeys(_SCREEN_NAMES)
+        return dict.fromkeys(SCREEN_FLAG_COLUMNS)
     return {
         name: (evidence.get(key) if key is not None else None)
-        for name, key in zip(_SCREEN_NAMES, keys, strict=True)
+        for name, key in zip(SCREEN_FLAG_COLUMNS, keys, strict=True)
     }
 
 

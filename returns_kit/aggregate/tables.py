@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from returns_kit.aggregate.batch import Processed
-from returns_kit.aggregate.columns import TABLES, Table
+from returns_kit.aggregate.columns import BREAKDOWN_KEY, TABLES, Table
 from returns_kit.errors import ReturnsKitError
 from returns_kit.measures import COUNTS, RATES, rate_expressions
 from returns_kit.periods import Period
@@ -20,15 +20,6 @@ from returns_kit.schema import sheet_specs
 
 ENGLAND = ("E92000001", "England")
 ALL = "ALL"
-#: What a row of the breakdowns is about.
-BREAKDOWN_KEY = (
-    "period",
-    "level",
-    "geography_code",
-    "geography_name",
-    "age_band",
-    "support_reason",
-)
 
 
 class ReconciliationError(ReturnsKitError):

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from returns_kit.aggregate.columns import TABLES, Kind
-from returns_kit.aggregate.tables import BREAKDOWN_KEY
+from returns_kit.aggregate.columns import BREAKDOWN_KEY, TABLES, Kind
 from returns_kit.gx.plan import Planned
 from returns_kit.measures import COUNTS
 
