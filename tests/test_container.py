@@ -661,6 +661,31 @@ def test_rows_and_cells_without_references(tmp_path: Path, chunk: None) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('<c r="B{row}"><f>SUM(1,2)</f></c>', ("B{row}", "formula-without-value")),
+        ('<c r="C{row}" t="e"><v>Jane Smith</v></c>', ("C{row}", "error:unknown")),
+        ("<c r='D{row}' t='e'><v>Jane Smith</v></c>", ("D{row}", "error:unknown")),
+    ],
+    ids=["formula", "error", "error-in-single-quotes"],
+)
+@pytest.mark.parametrize("row", [100, 180_000, 239_990], ids=["first", "second", "last-batch"])
+def test_one_unreadable_cell_in_a_long_sheet(
+    tmp_path: Path, cell: str, expected: tuple[str, str], row: int
+) -> None:
+    """A sheet of many megabytes is searched for formulas and errors in batches of reads
+    (polars' search, not Python's): one cell anywhere in it, the last batch included, is found.
+    """
+    rows = [f'<row r="{r}"><c r="A{r}"><v>{r % 97}</v></c></row>' for r in range(1, 240_001)]
+    rows[row - 1] = f'<row r="{row}">{cell.format(row=row)}</row>'
+    path = write_sheet(tmp_path / "long.xlsx", "".join(rows))
+    assert (tmp_path / "long.xlsx").stat().st_size < 2_000_000  # well within the limits
+    assert inspect_container(path).unreadable_cells == {
+        "Budgets": [(expected[0].format(row=row), expected[1])]
+    }
+
+
 def test_unreadable_cells_keyed_by_sheet_name_as_written(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     first = workbook.active
