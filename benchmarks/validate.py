@@ -175,7 +175,7 @@ def _stage_child(path: str) -> None:
 
     t0, t0_cpu = time.perf_counter(), time.process_time()
     # What `returns validate` imports: the CLI at start-up, the rest once the command runs.
-    from returns_kit import cli, pairing, reference, report  # noqa: F401
+    from returns_kit import cli, reference, report  # noqa: F401
     from returns_kit import validate as validate_module
 
     spent: dict[str, float] = defaultdict(float)
@@ -221,7 +221,7 @@ def _stage_child(path: str) -> None:
 
 def import_groups(env: dict[str, str]) -> dict[str, float]:
     """Seconds of `python -X importtime` of what validate imports, by top-level package."""
-    code = "from returns_kit import cli, pairing, reference, report, validate"
+    code = "from returns_kit import cli, reference, report, validate"
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         env=env,
