@@ -78,11 +78,12 @@ def compile_bytecode(repo: Path) -> None:
 def validate_command(path: Path, repo: Path = REPO) -> tuple[list[str], dict[str, str]]:
     """`returns validate FILE --format json`, as `python -m returns_kit` from a checkout.
 
-    Not the installed `returns` script: in a worktree that would run another checkout.
+    Not the installed `returns` script: in a worktree that would run another checkout. And
+    -P: `python -m` puts the working directory before PYTHONPATH, so that a --baseline run
+    from this checkout's root would time this checkout again.
     """
-    return [sys.executable, "-m", "returns_kit", "validate", str(path), "--format", "json"], (
-        _repo_env(repo)
-    )
+    command = [sys.executable, "-P", "-m", "returns_kit", "validate", str(path), "--format", "json"]
+    return command, _repo_env(repo)
 
 
 def bare_command(path: Path) -> list[str]:
