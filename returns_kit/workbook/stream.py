@@ -47,13 +47,13 @@ _PROLOG_ANYTHING = re.compile(
 #: SIMD, some 20 GB/s): CPython 3.11's own search for a string of two bytes or more ran at
 #: about 1 GB/s over sheet XML, near the cost of inflating it. Each polars call costs a
 #: fraction of a millisecond, so reads are searched in batches of many megabytes.
-FAST_SEARCH_BYTES = 256 * 1024
+_FAST_SEARCH_BYTES = 256 * 1024
 
 
 def contains_any(haystacks: Sequence[bytes], needles: Iterable[bytes]) -> bool:
     """Whether any of ``needles`` occurs in any of ``haystacks`` (none across two of them)."""
     needles = tuple(needles)
-    if sum(map(len, haystacks)) < FAST_SEARCH_BYTES:
+    if sum(map(len, haystacks)) < _FAST_SEARCH_BYTES:
         return any(needle in haystack for haystack in haystacks for needle in needles)
     import polars as pl
 
