@@ -7,10 +7,19 @@
 # validate, bare, ...) so that a change of load falls on both, and each is reported as the
 # median with its spread, in wall seconds and in CPU seconds (user + system of the process
 # and its threads), which a busy machine disturbs less.
+#     python benchmarks/validate.py --runs 9 --baseline /path/to/other/checkout
+# also times `returns validate` from another checkout (say, main before a change), in the
+# same interleaving, so that a before/after comparison sees the same load on both sides.
+#
+# The checkouts' bytecode is compiled first, as installing the package does: with
+# PYTHONDONTWRITEBYTECODE set (as on some shared machines) every run would otherwise compile
+# returns_kit's sources again, about 0.1 s that no installed copy pays (polars, installed,
+# has its bytecode). --no-compile measures without it.
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shlex
@@ -53,21 +62,28 @@ def ensure_workbook(people: int, seed: int) -> tuple[Path, dict[str, Any]]:
     return path, json.loads(facts_path.read_text())
 
 
-def _repo_env() -> dict[str, str]:
-    """This checkout's returns_kit first on the path, whatever is installed."""
+def _repo_env(repo: Path = REPO) -> dict[str, str]:
+    """The checkout's returns_kit first on the path, whatever is installed."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
     return env
 
 
-def validate_command(path: Path) -> tuple[list[str], dict[str, str]]:
-    """`returns validate FILE --format json`, as `python -m returns_kit` from this checkout.
+def compile_bytecode(repo: Path) -> None:
+    """Compile the checkout's package as installing it does (its __pycache__ is git-ignored)."""
+    if not compileall.compile_dir(repo / "returns_kit", quiet=1):
+        sys.exit(f"could not compile {repo / 'returns_kit'}")
 
-    Not the installed `returns` script: in a worktree that would run another checkout.
+
+def validate_command(path: Path, repo: Path = REPO) -> tuple[list[str], dict[str, str]]:
+    """`returns validate FILE --format json`, as `python -m returns_kit` from a checkout.
+
+    Not the installed `returns` script: in a worktree that would run another checkout. And
+    -P: `python -m` puts the working directory before PYTHONPATH, so that a --baseline run
+    from this checkout's root would time this checkout again.
     """
-    return [sys.executable, "-m", "returns_kit", "validate", str(path), "--format", "json"], (
-        _repo_env()
-    )
+    command = [sys.executable, "-P", "-m", "returns_kit", "validate", str(path), "--format", "json"]
+    return command, _repo_env(repo)
 
 
 def bare_command(path: Path) -> list[str]:
@@ -160,7 +176,7 @@ def _stage_child(path: str) -> None:
 
     t0, t0_cpu = time.perf_counter(), time.process_time()
     # What `returns validate` imports: the CLI at start-up, the rest once the command runs.
-    from returns_kit import cli, pairing, reference, report  # noqa: F401
+    from returns_kit import cli, reference, report  # noqa: F401
     from returns_kit import validate as validate_module
 
     spent: dict[str, float] = defaultdict(float)
@@ -206,7 +222,7 @@ def _stage_child(path: str) -> None:
 
 def import_groups(env: dict[str, str]) -> dict[str, float]:
     """Seconds of `python -X importtime` of what validate imports, by top-level package."""
-    code = "from returns_kit import cli, pairing, reference, report, validate"
+    code = "from returns_kit import cli, reference, report, validate"
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         env=env,
@@ -264,6 +280,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="generator seed")
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage times")
     parser.add_argument("--stages-only", action="store_true", help="only the per-stage times")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time `returns validate` from this other checkout, interleaved",
+    )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not compile the checkouts' bytecode first (as installing would)",
+    )
     args = parser.parse_args()
 
     path, facts = ensure_workbook(args.people, args.seed)
@@ -272,14 +299,22 @@ def main() -> None:
     print(f"rows      {facts['rows']}")
     print(f"generated in {facts['generate_s']} s, written in {facts['write_s']} s (cached)")
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    baseline = args.baseline.resolve() if args.baseline else None
+    if not args.no_compile:
+        for repo in filter(None, (REPO, baseline)):
+            compile_bytecode(repo)
+    print("bytecode: " + ("as the environment leaves it" if args.no_compile else "compiled"))
 
     if args.stages_only:
         measure_stages(path, args.runs)
         return
     validate_cmd, env = validate_command(path)
     commands = {"validate": (validate_cmd, env), "bare read": (bare_command(path), None)}
-    for name, (cmd, _) in commands.items():
-        print(f"{name}: {shlex.join(cmd)}")
+    if baseline is not None:
+        commands["baseline"] = validate_command(path, baseline)
+    for name, (cmd, cmd_env) in commands.items():
+        where = f"  (from {cmd_env['PYTHONPATH'].split(os.pathsep)[0]})" if cmd_env else ""
+        print(f"{name}: {shlex.join(cmd)}{where}")
     results: dict[str, list[Run]] = {name: [] for name in commands}
     for i in range(args.runs):  # interleaved, so that a change of load falls on both
         line = []
@@ -296,16 +331,19 @@ def main() -> None:
             f"  {name:10} wall {spread([r.wall for r in rs])}   "
             f"CPU {spread([r.cpu for r in rs])}   peak RSS {peak:6.1f} MiB"
         )
-    for measure in ("wall", "cpu"):
-        ours = [getattr(r, measure) for r in results["validate"]]
-        bare = [getattr(r, measure) for r in results["bare read"]]
-        pairs = sorted(a / b for a, b in zip(ours, bare, strict=True))
-        of_medians = statistics.median(ours) / statistics.median(bare)
-        print(
-            f"ratio validate / bare read, {measure}: {of_medians:.2f} (of the medians; run by "
-            f"run {statistics.median(pairs):.2f}, {pairs[0]:.2f}-{pairs[-1]:.2f})"
-        )
+    for name in [name for name in results if name != "bare read"]:
+        for measure in ("wall", "cpu"):
+            ours = [getattr(r, measure) for r in results[name]]
+            bare = [getattr(r, measure) for r in results["bare read"]]
+            pairs = sorted(a / b for a, b in zip(ours, bare, strict=True))
+            of_medians = statistics.median(ours) / statistics.median(bare)
+            print(
+                f"ratio {name} / bare read, {measure}: {of_medians:.2f} (of the medians; run "
+                f"by run {statistics.median(pairs):.2f}, {pairs[0]:.2f}-{pairs[-1]:.2f})"
+            )
     print(f"validate output (last run): {summarise_findings(results['validate'][-1].stdout)}")
+    if "baseline" in results and results["baseline"][-1].stdout != results["validate"][-1].stdout:
+        print("  the baseline's output differs from this checkout's")
     print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if not args.no_stages:
         measure_stages(path, args.runs)

@@ -186,8 +186,6 @@ def validate(
         returns validate our-return.xlsx --previous last-year.xlsx --html check.html
         returns validate returns/*.xlsx --format json --strict
     """
-    from returns_kit.pairing import PairingError, compare
-    from returns_kit.reference import load_reference
     from returns_kit.report import Report
     from returns_kit.validate import Validated, validate_return
 
@@ -208,6 +206,10 @@ def validate(
     validated = [validate_return(path, thresholds=thresholds) for path in files]
     earlier: Validated | None = None
     if previous is not None:
+        # Imported only for --previous: a plain run has no use for them.
+        from returns_kit.pairing import PairingError, compare
+        from returns_kit.reference import load_reference
+
         reference = load_reference()
         current, earlier = validated[0], validate_return(previous, thresholds=thresholds)
         report_internal_errors(_failed([current, earlier]))

@@ -122,6 +122,29 @@ def check_expressions(spec: FieldSpec) -> tuple[pl.Expr, pl.Expr]:
     return typed.alias(spec.name + "__typed"), failure.alias(spec.name + _FAILURE_SUFFIX)
 
 
+#: A column with no more distinct texts than this share of its cells is parsed once per
+#: distinct text and mapped back to its cells: down a Clients sheet of tens of thousands of
+#: rows the codes and dates repeat, and their parse (a case fold and a regular expression,
+#: or three regular expressions and two date parses) costs more than hashing each cell.
+#: A column of mostly different texts (amounts of money) is parsed cell by cell.
+DISTINCT_SHARE = 0.5
+
+
+def _parsed_column(stripped: pl.DataFrame, spec: FieldSpec) -> pl.Expr | pl.Series:
+    """The parse of one field (:func:`parse_expression`), as an expression or computed."""
+    if spec.kind == "text" or stripped.height == 0:
+        return parse_expression(spec)
+    text = stripped.get_column(spec.name + _TEXT_SUFFIX)
+    distinct = text.unique()  # a null among them too: each kind's parse maps it to null
+    if len(distinct) > DISTINCT_SHARE * stripped.height:
+        return parse_expression(spec)
+    # The parse takes each cell on its own, so parsing each distinct text once is the same.
+    parsed = distinct.to_frame().select(parse_expression(spec)).to_series()
+    return text.replace_strict(distinct, parsed, default=None, return_dtype=parsed.dtype).alias(
+        parsed.name
+    )
+
+
 def evaluate(frame: pl.DataFrame, specs: list[FieldSpec]) -> pl.DataFrame:
     """``frame`` with, per field, its typed value (``<name>__typed``) and failure kind."""
     if not specs:
@@ -130,7 +153,7 @@ def evaluate(frame: pl.DataFrame, specs: list[FieldSpec]) -> pl.DataFrame:
     stripped = frame.with_columns(
         pl.col(spec.name).str.strip_chars().alias(spec.name + _TEXT_SUFFIX) for spec in specs
     )
-    parsed = stripped.with_columns(parse_expression(spec) for spec in specs)
+    parsed = stripped.with_columns(_parsed_column(stripped, spec) for spec in specs)
     return parsed.with_columns(expr for spec in specs for expr in check_expressions(spec))
 
 

@@ -102,6 +102,10 @@ def identifier_rows(frame: Any, column: str) -> Any:
     import polars as pl
 
     candidates = frame.filter(pl.col(column).str.strip_chars().str.contains(CANDIDATE))
+    if candidates.height == 0:
+        # The usual case, and no need for the classification's expression: polars takes
+        # milliseconds to plan it, rows or none.
+        return candidates.with_columns(pl.lit(None, dtype=pl.String).alias("_kind"))
     return candidates.with_columns(identifier_kind_expr(column).alias("_kind")).filter(
         pl.col("_kind").is_not_null()
     )

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from returns_kit import compile as compile_module
 from returns_kit.cells import Invalid, coerce
 from returns_kit.compile import check_table
 from returns_kit.rules.catalogue import templates
@@ -276,3 +277,23 @@ def test_each_way_a_cell_can_fail_has_its_rules_template(sheet_name: str, vector
         assert item.rule == spec.rule or item.rule.startswith("V"), item
     if sheet_name == "About":
         assert {"A001", "A004"} <= {item.rule for item in made}
+
+
+@pytest.mark.parametrize("sheet_name", ["Budgets", "Clients"])
+def test_parsing_each_distinct_text_once_changes_nothing(
+    sheet_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column of repeated texts is parsed once per distinct text (compile.DISTINCT_SHARE):
+    its verdicts and typed values are those of the parse of every cell, blanks included."""
+    sheet = sheet_specs()[sheet_name]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(rows_strategy(sheet).map(lambda rows: rows * 3))  # every text at least thrice
+    def check(rows: list[dict[str, str | None]]) -> None:
+        monkeypatch.setattr(compile_module, "DISTINCT_SHARE", 1.0)  # always by distinct text
+        by_distinct = compiled_verdict(sheet, rows)
+        monkeypatch.setattr(compile_module, "DISTINCT_SHARE", 0.0)  # never
+        by_cell = compiled_verdict(sheet, rows)
+        assert by_distinct == by_cell
+
+    check()

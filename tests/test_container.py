@@ -661,6 +661,73 @@ def test_rows_and_cells_without_references(tmp_path: Path, chunk: None) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('<c r="B{row}"><f>SUM(1,2)</f></c>', ("B{row}", "formula-without-value")),
+        ('<c r="C{row}" t="e"><v>Jane Smith</v></c>', ("C{row}", "error:unknown")),
+        ("<c r='D{row}' t='e'><v>Jane Smith</v></c>", ("D{row}", "error:unknown")),
+    ],
+    ids=["formula", "error", "error-in-single-quotes"],
+)
+@pytest.mark.parametrize("row", [100, 180_000, 239_990], ids=["first", "second", "last-batch"])
+def test_one_unreadable_cell_in_a_long_sheet(
+    tmp_path: Path, cell: str, expected: tuple[str, str], row: int
+) -> None:
+    """A sheet of many megabytes is searched for formulas and errors in batches of reads
+    (polars' search, not Python's): one cell anywhere in it, the last batch included, is found.
+    """
+    rows = [f'<row r="{r}"><c r="A{r}"><v>{r % 97}</v></c></row>' for r in range(1, 240_001)]
+    rows[row - 1] = f'<row r="{row}">{cell.format(row=row)}</row>'
+    path = write_sheet(tmp_path / "long.xlsx", "".join(rows))
+    assert (tmp_path / "long.xlsx").stat().st_size < 2_000_000  # well within the limits
+    assert inspect_container(path).unreadable_cells == {
+        "Budgets": [(expected[0].format(row=row), expected[1])]
+    }
+
+
+# The far-reach hint (extent.SheetReach) searches each read with what the read before left
+# unfinished: a match the pattern looks for, cut by a read boundary, must be whole in the next
+# read's text, however long. Each file below reaches past the limits (calamine would allocate
+# the whole rectangle; with XFD1048576 instead, 17 billion cells, and abort the process), with
+# the giveaway longer than 512 characters; tiny reads put a boundary inside it.
+HIDDEN_ACROSS_A_READ = {
+    # white space inside r = "...", which XML allows: a row past Excel's grid
+    "padded-reference": '<row r="1"><c r="A1"><v>1</v></c></row>'
+    '<row r="2"><c r' + " " * 600 + '="A2000000"><v>1</v></c></row>',
+    # a cell without r, placed by counting (column AA), in a start tag longer than 512:
+    # 769,230 rows by 27 columns, over the 20,000,000-cell limit
+    "long-counted-cell": '<row r="1"><c r="Z1"><v>1</v></c><c s="1" note="' + "y" * 600 + '">'
+    '<v>1</v></c></row><row r="769230"><c r="A769230"><v>1</v></c></row>',
+    # the same with a raw "<" in the long attribute, which calamine reads all the same and
+    # which must not become where the next read's text starts (the measure, expat, then
+    # calls the sheet corrupt: refused all the same, F001)
+    "counted-cell-with-a-raw-lt": '<row r="1"><c r="Z1"><v>1</v></c><c s="1" note="'
+    + "y" * 600
+    + "<"
+    + "y" * 600
+    + '"><v>1</v></c></row><row r="769230"><c r="A769230"><v>1</v></c></row>',
+}
+
+
+@pytest.mark.parametrize("name", HIDDEN_ACROSS_A_READ)
+@pytest.mark.parametrize("size", [61, 1000])
+def test_far_reach_cut_by_a_read_is_still_refused(tmp_path: Path, name: str, size: int) -> None:
+    path = write_sheet(tmp_path / "hidden.xlsx", HIDDEN_ACROSS_A_READ[name])
+    with small_reads(size):
+        result = inspect_container(path)
+    assert_refused(result, "F001" if "raw-lt" in name else "F003")
+
+
+def test_a_text_longer_than_any_carry_is_measured_and_accepted(tmp_path: Path) -> None:
+    """A cell text of megabytes (no "<" in it) is more than the hint carries from read to
+    read: the sheet is measured instead, and found to be small."""
+    text = "word " * (1024 * 1024)
+    cells = f'<row r="1"><c r="A1" t="inlineStr"><is><t>{text}</t></is></c></row>'
+    result = inspect_container(write_sheet(tmp_path / "long-text.xlsx", cells))
+    assert_accepted(result, "xlsx")
+
+
 def test_unreadable_cells_keyed_by_sheet_name_as_written(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     first = workbook.active

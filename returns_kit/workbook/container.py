@@ -195,6 +195,9 @@ def _stream_members(
                     if ods_cells is not None:
                         ods_cells.feed(chunk)
                 prolog.finish()
+            # Hints look for some strings in batches of reads: the last batch is searched now.
+            if hints is not None and hints.finish():
+                hinted.add(info.filename)
             if reach is not None and reach.found():
                 far.add(info.filename)
             if ods_cells is not None:

@@ -96,11 +96,13 @@ def far_reference(max_sheet_cells: int, columns: int = _NEAR_COLUMNS) -> str:
     A cell or row reference past :func:`near_bounds` (a later column, or a later row,
     leading spaces and $ allowed as the measure allows them); a cell or row with no
     reference at all, whose place counts on from the one before it, so that only a walk
-    through the sheet can say where it lands; or a prefixed cell, row or sheet element,
-    which the pattern for those does not follow. A sheet with none of these spans no more
-    than the bounds allow, so the precise measure below runs only on the odd sheet that
-    does. (ASCII classes and no prefix in the middle alternative keep the search to about
-    1 ms a MB.)
+    through the sheet can say where it lands; a prefixed cell, row or sheet element,
+    which the pattern for those does not follow; or a cell or row start tag with a raw "<"
+    inside it (in an attribute's value, say, which calamine reads all the same), which
+    could cut the tag where :class:`SheetReach` carries it from one read to the next. A
+    sheet with none of these spans no more than the bounds allow, so the precise measure
+    below runs only on the odd sheet that does. (ASCII classes and no prefix in the middle
+    alternative keep the search to about 1 ms a MB.)
     """
     rows, columns = near_bounds(max_sheet_cells, columns)
     if rows < 1:
@@ -114,11 +116,17 @@ def far_reference(max_sheet_cells: int, columns: int = _NEAR_COLUMNS) -> str:
         rf"""|<(?:c|row)(?:{_SPACE}+(?:[^ \t\r\nr=/>][^ \t\r\n=]*|r[^ \t\r\n=]+){_SPACE}*="""
         rf"""{_SPACE}*(?:"[^"]*"|'[^']*'))*{_SPACE}*/?>"""
         rf"""|:(?:c|row|worksheet)[ \t\r\n/>]"""
+        # From the tag's start to the first "<" after it, quoted or not, with no ">"
+        # outside quotes between: so the match holds no "<" but its first and last.
+        rf"""|<(?:c|row){_SPACE}(?:[^<>"']|"[^"<]*"|'[^'<]*')*(?:"[^"<]*|'[^'<]*)?<"""
     )
 
 
-#: How much of one read is carried into the next, so that a tag cut by the read is seen whole.
+#: How much of one read is carried into the next at least: everything from its last "<" is
+#: carried too, so that a tag cut by the read, however long, is seen whole.
 _HINT_OVERLAP = 512
+#: A carry longer than this (a tag or a text of megabytes) sends the sheet to be measured.
+_MAX_HINT_CARRY = 4 * 1024 * 1024
 #: Text searched at once: polars is fast on large strings, and memory stays bounded.
 _HINT_BATCH = 16 * 1024 * 1024
 #: The sheet's own account of its width: <dimension ref="A1:BH2000"/>, and its first cells.
@@ -154,7 +162,15 @@ class SheetReach:
         if self.pattern is None:
             self.pattern = far_reference(self.max_sheet_cells, self._columns(chunk))
         text = self.tail + self.decoder.decode(chunk)
-        self.tail = text[-_HINT_OVERLAP:]
+        # Every match of the pattern holds no "<" but perhaps its first character and its
+        # last, so one cut by this read starts at or after the read's last "<" (or in the
+        # carry this text began with, when it has none) and is whole in the next text.
+        carry = max(0, min(text.rfind("<"), len(text) - _HINT_OVERLAP))
+        if len(text) - carry > _MAX_HINT_CARRY:
+            self.far = True
+            self.texts = []
+            return
+        self.tail = text[carry:]
         self.texts.append(text)
         self.size += len(text)
         if self.size >= _HINT_BATCH:

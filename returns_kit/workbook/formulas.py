@@ -12,7 +12,7 @@ from returns_kit.workbook import stream
 from returns_kit.workbook.extent import column_letters, column_number
 from returns_kit.workbook.package import Package
 from returns_kit.workbook.refusal import MIB
-from returns_kit.workbook.stream import PROLOG_ITEMS, parse_member, read_head
+from returns_kit.workbook.stream import PROLOG_ITEMS, contains_any, parse_member, read_head
 
 # A sheet of uncalculated formulas could list a million cells; the first thousand say
 # everything a council officer needs, and the list stays small in memory.
@@ -53,29 +53,60 @@ _CALCEXT_NS = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:
 
 class SheetHints:
     """Whether a worksheet part may hold a formula or an error cell; a false hint only
-    costs a precise re-read, a missed one a wrong answer, so hints err on the wide side."""
+    costs a precise re-read, a missed one a wrong answer, so hints err on the wide side.
+
+    Formulas are <f>, or <x:f> from writers that prefix SpreadsheetML; error cells are
+    t="e", and their codes start with "#" (<v>#DIV/0!</v>). The strings of two bytes or
+    more are looked for in batches of reads (:func:`stream.contains_any`), at the end of
+    the part or of each batch: call :meth:`finish` for the answer.
+    """
 
     def __init__(self) -> None:
         self.tail = b""
         self.hit = False
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+        #: the needles some pending read may hold, by the one byte each needs
+        self.needles = {b'"e"'}
 
     def feed(self, chunk: bytes) -> bool:
         if self.hit:
             return True
-        # Searching for one byte is a memchr, ten times faster than a two-byte search,
-        # and a sheet of plain values has neither "f" nor "#" nor "'": check those first.
-        # Formulas are <f>, or <x:f> from writers that prefix SpreadsheetML; error cells
-        # are t="e", and their codes start with "#" (<v>#DIV/0!</v>).
+        # Searching for one byte is a memchr, far faster than a search for two or more,
+        # and a sheet of plain values has neither "#" nor "f" nor "'". A needle cut by
+        # a read shows up in the seam, the end of the last read joined to this one.
         seam = self.tail + chunk[:2]
-        self.hit = (
-            b"#" in chunk
-            or (b"f" in chunk and (b"<f" in chunk or b":f" in chunk))
-            or b'"e"' in chunk
-            or (b"'" in chunk and b"'e'" in chunk)
-            or any(needle in seam for needle in (b"<f", b":f", b'"e"', b"'e'"))
-        )
         self.tail = (self.tail + chunk)[-2:] if len(chunk) < 2 else chunk[-2:]
+        if b"#" in chunk or any(needle in seam for needle in _SHEET_NEEDLES):
+            self.hit = True
+            self.pending = []
+            return True
+        if b"f" in chunk:
+            self.needles.update((b"<f", b":f"))
+        if b"'" in chunk:
+            self.needles.add(b"'e'")
+        self.pending.append(chunk)
+        self.pending_bytes += len(chunk)
+        if self.pending_bytes >= _HINT_BATCH_BYTES:
+            self._search()
         return self.hit
+
+    def finish(self) -> bool:
+        """Whether the part may hold a formula or an error cell, once fed to its end."""
+        self._search()
+        return self.hit
+
+    def _search(self) -> None:
+        if self.pending and not self.hit:
+            self.hit = contains_any(self.pending, self.needles)
+        self.pending = []
+        self.pending_bytes = 0
+        self.needles = {b'"e"'}
+
+
+_SHEET_NEEDLES = (b"<f", b":f", b'"e"', b"'e'")
+#: Reads held for one search: enough to keep polars' cost per call small, little memory.
+_HINT_BATCH_BYTES = 8 * MIB
 
 
 def _local(tag: str) -> str:
