@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import polars as pl  # noqa: E402
 
 from returns_kit.aggregate.screens import screen_returns  # noqa: E402
+from returns_kit.config import Thresholds  # noqa: E402
 from returns_kit.hscic import ENGLAND, load_activity  # noqa: E402
 from returns_kit.measures import BUDGET_TYPES, ReturnSummary  # noqa: E402
 from returns_kit.periods import Period  # noqa: E402
 from returns_kit.reference import load_reference  # noqa: E402
 from returns_kit.screening import hb_scores, opposite_moves, out_of_line  # noqa: E402
-from returns_kit.thresholds import Thresholds  # noqa: E402
 
 
 def panel() -> pl.DataFrame:

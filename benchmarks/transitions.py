@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from returns_kit.aggregate.run import AggregateOptions, aggregate  # noqa: E402
+from returns_kit.config import Thresholds  # noqa: E402
 from returns_kit.funnel import change_funnel  # noqa: E402
 from returns_kit.html.transitions_page import transitions_context  # noqa: E402
 from returns_kit.measures import PERSONAL_BUDGETS  # noqa: E402
 from returns_kit.reference import load_reference  # noqa: E402
-from returns_kit.thresholds import Thresholds  # noqa: E402
 from returns_kit.transitions import transition_tables  # noqa: E402
 
 NATIONAL = Path(__file__).resolve().parent.parent / "fixtures" / "national"

@@ -18,13 +18,12 @@ from returns_kit.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from returns_kit.aggregate.run import AggregateResult
+    from returns_kit.config import ConfigError, Limits, Thresholds, load_thresholds
     from returns_kit.outputs import OutputError
     from returns_kit.pairing import PairingError
     from returns_kit.report import FileReport, Report
     from returns_kit.rules.catalogue import RULES, Rule
-    from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
     from returns_kit.validate import validate_file
-    from returns_kit.workbook.container import Limits
 
 __all__ = [
     "RULES",
@@ -68,11 +67,11 @@ _LAZY = {
     "validate_file": "returns_kit.validate",
     "FileReport": "returns_kit.report",
     "Report": "returns_kit.report",
-    "Thresholds": "returns_kit.thresholds",
-    "load_thresholds": "returns_kit.thresholds",
-    "ConfigError": "returns_kit.thresholds",
+    "Thresholds": "returns_kit.config",
+    "load_thresholds": "returns_kit.config",
+    "ConfigError": "returns_kit.config",
     "OutputError": "returns_kit.outputs",
-    "Limits": "returns_kit.workbook.container",
+    "Limits": "returns_kit.config",
     "AggregateResult": "returns_kit.aggregate.run",
     "PairingError": "returns_kit.pairing",
     "RULES": "returns_kit.rules.catalogue",
@@ -126,9 +125,9 @@ def validate_pair(
     findings of ``previous`` itself are not reported. Raises :class:`PairingError` when the
     two cannot be paired (another council, not the period before, no valid About sheet).
     """
+    from returns_kit.config import Thresholds
     from returns_kit.pairing import compare
     from returns_kit.reference import load_reference
-    from returns_kit.thresholds import Thresholds
     from returns_kit.validate import validate_return
 
     thresholds = thresholds or Thresholds()
@@ -203,7 +202,7 @@ def aggregate_returns(
     from returns_kit.aggregate.run import AggregateOptions
     from returns_kit.aggregate.run import aggregate as run_aggregate
     from returns_kit.aggregate.write import check_destination, write_outputs
-    from returns_kit.thresholds import Thresholds
+    from returns_kit.config import Thresholds
 
     destination = Path(out) if out is not None else None
     if destination is not None:

@@ -91,7 +91,7 @@ def cli(ctx: click.Context) -> None:
 
 def _thresholds(ctx: click.Context, param: click.Parameter, value: Path | None) -> Any:
     """Load --config early, so a bad file is a usage error before any work is done."""
-    from returns_kit.thresholds import ConfigError, load_thresholds
+    from returns_kit.config import ConfigError, load_thresholds
 
     if value is not None and not value.exists():
         raise click.BadParameter(f"{value} does not exist.")

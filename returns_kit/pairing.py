@@ -11,7 +11,7 @@ from returns_kit.reference import Council, Reference
 from returns_kit.report import FileReport
 
 if TYPE_CHECKING:
-    from returns_kit.thresholds import Thresholds
+    from returns_kit.config import Thresholds
     from returns_kit.validate import Validated
 
 

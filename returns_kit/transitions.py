@@ -18,11 +18,11 @@ import polars as pl
 from returns_kit.aggregate.columns import TABLES
 from returns_kit.aggregate.flags import _previous_key
 from returns_kit.aggregate.manifest import Selection
+from returns_kit.config import Thresholds
 from returns_kit.funnel import proportion_funnel
 from returns_kit.measures import BUDGET_TYPES
 from returns_kit.reference import Reference
 from returns_kit.rules.periods import followed_clients, p005_no_comparison
-from returns_kit.thresholds import Thresholds
 
 #: The budget types as the Clients sheet writes them, in the spec's order.
 BUDGET_CODES = tuple(name.upper() for name in BUDGET_TYPES)

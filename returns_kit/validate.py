@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from returns_kit.compile import check_table
+from returns_kit.config import Limits, Thresholds
 from returns_kit.findings import Finding
 from returns_kit.measures import ReturnSummary
 from returns_kit.periods import Period
@@ -25,8 +26,7 @@ from returns_kit.rules.registry import run_rules
 from returns_kit.schema import sheet_specs
 from returns_kit.summary import summarise
 from returns_kit.template import INSTRUCTIONS_SHEET, LISTS_SHEET, is_template_sheet
-from returns_kit.thresholds import Thresholds
-from returns_kit.workbook.container import Limits, inspect_container
+from returns_kit.workbook.container import inspect_container
 from returns_kit.workbook.extent import column_number
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
 from returns_kit.workbook.tables import locate_table

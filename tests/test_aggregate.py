@@ -264,7 +264,7 @@ def test_a_broken_worker_pool_falls_back_to_this_process(
 def test_a_file_gone_before_it_is_read_is_an_excluded_input(tmp_path: Path) -> None:
     """A file that cannot be read (here, removed after discovery) is reported, not a crash."""
     from returns_kit.aggregate.cache import ResultCache
-    from returns_kit.thresholds import Thresholds
+    from returns_kit.config import Thresholds
 
     gone = tmp_path / "gone.xlsx"
     (done,) = batch.process_all([gone], Thresholds(), ResultCache(tmp_path, Thresholds()))

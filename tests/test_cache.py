@@ -24,7 +24,7 @@ from returns_kit.aggregate.cache import (
 from returns_kit.aggregate.discover import sha256
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.cli import main
-from returns_kit.thresholds import Thresholds
+from returns_kit.config import Thresholds
 
 from .conftest import FIXTURES, ROOT
 

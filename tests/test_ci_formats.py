@@ -10,13 +10,13 @@ from junitparser import Failure, JUnitXml
 
 from returns_kit.ci_formats import render_github, render_junit
 from returns_kit.cli import main
+from returns_kit.config import Thresholds
 from returns_kit.findings import Finding, Severity
 from returns_kit.reference import load_reference
 from returns_kit.report import FileReport, Report
 from returns_kit.rules.catalogue import RULES
 from returns_kit.rules.periods import period_findings
 from returns_kit.rules.ran import AGGREGATE_ONLY_RULES, AGGREGATE_ONLY_WHY
-from returns_kit.thresholds import Thresholds
 from returns_kit.validate import validate_file, validate_files, validate_return
 from returns_kit.wording import tally
 

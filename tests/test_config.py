@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from returns_kit.cli import main
-from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
+from returns_kit.config import ConfigError, Thresholds, load_thresholds
 
 from .conftest import FIXTURES, ROOT
 

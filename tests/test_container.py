@@ -24,11 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 
+from returns_kit.config import Limits
 from returns_kit.validate import validate_return
 from returns_kit.workbook import extent as extent_module
 from returns_kit.workbook import formulas as formulas_module
 from returns_kit.workbook import stream as stream_module
-from returns_kit.workbook.container import Container, Limits, inspect_container
+from returns_kit.workbook.container import Container, inspect_container
 from tools.synth import generate_return
 from tools.synth import write_xlsx as write_synthetic_xlsx
 
@@ -176,7 +177,8 @@ def measure_in_subprocess(path: Path, limits: str = "Limits()") -> tuple[str, fl
         f"""
         import resource, sys, time
         from pathlib import Path
-        from returns_kit.workbook.container import Limits, inspect_container
+        from returns_kit.config import Limits
+        from returns_kit.workbook.container import inspect_container
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         start = time.perf_counter()
         result = inspect_container(Path(sys.argv[1]), {limits})

@@ -17,10 +17,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from returns_kit.config import Limits
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
 from returns_kit.validate import validate_return
-from returns_kit.workbook.container import Limits, inspect_container
+from returns_kit.workbook.container import inspect_container
 from returns_kit.workbook.reader import RawSheet, WorkbookReader
 from tools.synth import generate_return, write_ods, write_xlsx
 

@@ -38,12 +38,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from returns_kit.cells import SERIAL_EPOCH
+from returns_kit.config import Thresholds
 from returns_kit.measures import BUDGET_TYPES, DIRECT_PAYMENTS
 from returns_kit.periods import Period
 from returns_kit.reference import FIRST_PERIOD, load_reference, names_match
 from returns_kit.rules.catalogue import RULES
 from returns_kit.schema import FieldSpec, SheetSpec, sheet_specs
-from returns_kit.thresholds import Thresholds
 from returns_kit.validate import validate_return
 from returns_kit.workbook.reader import column_letter
 from tools.synth import Formula, SyntheticReturn, generate_return, write_ods, write_xlsx

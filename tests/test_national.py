@@ -258,7 +258,7 @@ def _carried(run: dict[str, object]) -> dict[tuple[str, str], tuple[int, int, in
     direct payments (all ages, 65+) and people receiving council-arranged or ISF home care."""
     from returns_kit.aggregate.batch import process_all
     from returns_kit.aggregate.cache import ResultCache
-    from returns_kit.thresholds import Thresholds
+    from returns_kit.config import Thresholds
 
     thresholds = Thresholds()
     root: Path = run["root"]  # type: ignore[assignment]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from returns_kit.config import Thresholds
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import RULES, finding, templates
 from returns_kit.rules.messages import fields, render
-from returns_kit.thresholds import Thresholds
 from returns_kit.validate import validate_file
 
 from .conftest import FIXTURES
@@ -88,8 +88,8 @@ def _in_evidence(item: Finding) -> list[str]:
 def _period_findings() -> list[Finding]:
     """P001-P006 from pairs of summaries, P010-P012 from the screens' own test panels."""
     from returns_kit.aggregate.screens import screen_returns
+    from returns_kit.config import Thresholds
     from returns_kit.rules.periods import p006_no_previous, period_findings
-    from returns_kit.thresholds import Thresholds
     from tests import test_periods as pairs
     from tests import test_screen_rules as screens
 

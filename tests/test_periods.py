@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from returns_kit.config import ConfigError, Thresholds, load_thresholds
 from returns_kit.measures import BUDGET_TYPES, ReturnSummary, total_variation
 from returns_kit.reference import load_reference
 from returns_kit.rules.periods import period_findings
-from returns_kit.thresholds import ConfigError, Thresholds, load_thresholds
 
 REFERENCE = load_reference()
 

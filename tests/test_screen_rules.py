@@ -19,10 +19,10 @@ from returns_kit.aggregate.review import review
 from returns_kit.aggregate.run import AggregateOptions, aggregate
 from returns_kit.aggregate.screens import screen_returns
 from returns_kit.cli import main
+from returns_kit.config import ConfigError, Thresholds, thresholds_from
 from returns_kit.measures import BUDGET_TYPES, ReturnSummary
 from returns_kit.reference import load_reference
 from returns_kit.rules.ran import RulesRun
-from returns_kit.thresholds import ConfigError, Thresholds, thresholds_from
 from tools.synth.generate import assemble, generate_people
 from tools.synth.people import Service
 from tools.synth.write import write_xlsx

@@ -260,7 +260,7 @@ def _councils_by_period() -> str:
 
 
 def _format_limits() -> str:
-    from returns_kit.workbook.container import Limits
+    from returns_kit.config import Limits
 
     limits = Limits()
     return (
@@ -276,8 +276,8 @@ def return_format_page() -> str:
     catalogue, the thresholds, the limits and the reference list."""
     import jinja2
 
+    from returns_kit.config import Thresholds
     from returns_kit.reference import FIRST_PERIOD
-    from returns_kit.thresholds import Thresholds
 
     specs = sheet_specs().values()
     defaults = Thresholds()
@@ -601,7 +601,7 @@ def configuration_page() -> str:
     import re
     from dataclasses import fields
 
-    from returns_kit.thresholds import Thresholds
+    from returns_kit.config import Thresholds
 
     source = inspect.getsource(Thresholds)
     notes = dict((name, note) for note, name in re.findall(r"#: (.+)\n\s+(\w+):", source))
@@ -688,7 +688,7 @@ _LIMIT_REASONS = {
 def limits_page() -> str:
     from dataclasses import fields
 
-    from returns_kit.workbook.container import Limits
+    from returns_kit.config import Limits
 
     defaults = Limits()
     lines = [

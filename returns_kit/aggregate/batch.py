@@ -13,10 +13,10 @@ from pathlib import Path
 
 from returns_kit.aggregate.cache import ResultCache
 from returns_kit.aggregate.discover import sha256
+from returns_kit.config import Thresholds
 from returns_kit.measures import ReturnSummary
 from returns_kit.report import FileReport
 from returns_kit.rules.explanations import Explanation
-from returns_kit.thresholds import Thresholds
 
 #: Below this many files to validate, worker processes cost more than they save.
 POOL_FROM = 8

@@ -29,13 +29,13 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.config import Thresholds
 from returns_kit.errors import ReturnsKitError
 from returns_kit.findings import Finding, Severity
 from returns_kit.measures import ReturnSummary
 from returns_kit.report import FileReport
 from returns_kit.rules.explanations import Explanation
 from returns_kit.rules.ran import RulesRun
-from returns_kit.thresholds import Thresholds
 
 #: Bump when the layout of an entry changes; older entries are then misses.
 FORMAT = 3  # 3: findings carry their message parameters

@@ -23,6 +23,7 @@ from returns_kit.aggregate.manifest import Selection
 from returns_kit.aggregate.review import IMPACT_SCHEMA, PREFIX, review
 from returns_kit.aggregate.screens import screen_returns
 from returns_kit.collection import Choice
+from returns_kit.config import Thresholds
 from returns_kit.findings import Finding
 from returns_kit.measures import PERSONAL_BUDGETS
 from returns_kit.periods import Period
@@ -35,7 +36,6 @@ from returns_kit.rules.periods import (
     p006_no_previous,
     period_findings,
 )
-from returns_kit.thresholds import Thresholds
 
 #: Consistency constant making the median absolute deviation estimate a standard deviation.
 MAD_SCALE = 1.4826

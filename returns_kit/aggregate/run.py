@@ -23,10 +23,10 @@ from returns_kit.aggregate.tables import (
     reconcile,
     region_table,
 )
+from returns_kit.config import Thresholds
 from returns_kit.errors import ReturnsKitError
 from returns_kit.findings import Finding
 from returns_kit.reference import load_reference
-from returns_kit.thresholds import Thresholds
 from returns_kit.wording import counted
 
 

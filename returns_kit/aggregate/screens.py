@@ -19,13 +19,13 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.config import Thresholds
 from returns_kit.findings import Finding
 from returns_kit.measures import DIRECT_PAYMENTS, ReturnSummary
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.rules.catalogue import finding
 from returns_kit.screening import hb_scores, opposite_moves, out_of_line
-from returns_kit.thresholds import Thresholds
 
 UNIT, PERIOD, MEASURE = "council_code", "period", "measure"
 

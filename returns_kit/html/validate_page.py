@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from returns_kit.config import Thresholds
 from returns_kit.findings import Finding, Severity
 from returns_kit.html.charts import stacked_bars
 from returns_kit.html.render import chart, render
 from returns_kit.measures import BUDGET_TYPES
 from returns_kit.rules.catalogue import RULES
 from returns_kit.schema import sheet_specs
-from returns_kit.thresholds import Thresholds
 from returns_kit.validate import Validated
 from returns_kit.wording import BETWEEN_PERIODS, WHOLE_WORKBOOK, place, tally, verdict
 

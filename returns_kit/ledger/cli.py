@@ -137,10 +137,10 @@ def init(
     """
     import tomllib
 
+    from returns_kit.config import ConfigError, load_thresholds
     from returns_kit.ledger import service
     from returns_kit.ledger.config import CollectionConfig, parse_councils, parse_periods
     from returns_kit.reference import load_reference
-    from returns_kit.thresholds import ConfigError, load_thresholds
 
     with _problems():
         table: dict[str, Any] = {}
@@ -151,7 +151,7 @@ def init(
             except (ConfigError, OSError) as problem:
                 raise click.BadParameter(str(problem), param_hint="--config") from problem
         else:
-            from returns_kit.thresholds import Thresholds
+            from returns_kit.config import Thresholds
 
             thresholds = Thresholds()
         if soft_deadline and close and close < soft_deadline:

@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from returns_kit.config import ConfigError, Thresholds, thresholds_from
 from returns_kit.errors import ReturnsKitError
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
-from returns_kit.thresholds import ConfigError, Thresholds, thresholds_from
 
 FILE = "collection.toml"
 

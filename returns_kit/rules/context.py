@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 
 from returns_kit.compile import UNREADABLE
+from returns_kit.config import Thresholds
 from returns_kit.periods import Period
 from returns_kit.reference import Council, Reference
-from returns_kit.thresholds import Thresholds
 from returns_kit.workbook.tables import ROW, Table
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import polars as pl
 
+from returns_kit.config import Thresholds
 from returns_kit.findings import Finding
 from returns_kit.measures import ReturnSummary, total_variation
 from returns_kit.periods import Period
 from returns_kit.reference import Reference
 from returns_kit.rules.catalogue import finding
-from returns_kit.thresholds import Thresholds
 
 CLIENT = "_client"
 

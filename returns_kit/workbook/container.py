@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from returns_kit.config import Limits
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
 from returns_kit.workbook import stream
@@ -52,21 +53,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How big a file may be before it is refused (rule F003)."""
-
-    max_file_bytes: int = 50 * 1024 * 1024  #: "50 MB on disk"
-    max_uncompressed_bytes: int = 500 * 1024 * 1024  #: "500 MB uncompressed", all members
-    max_members: int = 10_000  #: files inside the zip
-    #: cells in the rectangle from a sheet's first to its last cell: calamine allocates it
-    #: whole, and aborts the process (no exception) when it cannot. An .ods's sheets count
-    #: together, repeated rows and columns included: calamine builds them all as it opens it.
-    max_sheet_cells: int = 20_000_000
-    #: rows in a sheet as calamine reads it (Excel's own maximum), checked once it is read
-    max_rows: int = 1_048_576
-
-
 @dataclass
 class Container:
     """What the look inside found: the kind of workbook, or why it was refused."""
@@ -79,11 +65,12 @@ class Container:
     unreadable_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def inspect_container(path: Path, limits: Limits = Limits()) -> Container:
+def inspect_container(path: Path, limits: Limits | None = None) -> Container:
     """Decide whether ``path`` is a safe workbook of an accepted kind; never raises.
 
     A refused file has ``kind`` None and exactly one F001, F002 or F003 finding.
     """
+    limits = limits or Limits()
     try:
         return _inspect(Path(path), limits)
     except Refusal as refusal:

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from returns_kit.config import Limits
 from returns_kit.findings import Finding
 from returns_kit.rules.catalogue import finding
-from returns_kit.workbook.container import Limits
 from returns_kit.workbook.extent import column_letters
 
 #: calamine's own cap on the cells it builds for a sheet (an .ods's, as it opens the file).

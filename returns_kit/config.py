@@ -1,4 +1,5 @@
-"""The thresholds rules use: defaults are the spec's, and a TOML file may change them."""
+"""What a run can be set to: the rules' thresholds (the spec's defaults, which a TOML file may
+change) and the size limits past which a file is refused before it is parsed (F003)."""
 
 from __future__ import annotations
 
@@ -187,3 +188,18 @@ def _shown(value: Any) -> str:
 def _nearest(key: str, names: list[str]) -> str:
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else f"; the settings are {', '.join(names)}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a file may be before it is refused (rule F003)."""
+
+    max_file_bytes: int = 50 * 1024 * 1024  #: "50 MB on disk"
+    max_uncompressed_bytes: int = 500 * 1024 * 1024  #: "500 MB uncompressed", all members
+    max_members: int = 10_000  #: files inside the zip
+    #: cells in the rectangle from a sheet's first to its last cell: calamine allocates it
+    #: whole, and aborts the process (no exception) when it cannot. An .ods's sheets count
+    #: together, repeated rows and columns included: calamine builds them all as it opens it.
+    max_sheet_cells: int = 20_000_000
+    #: rows in a sheet as calamine reads it (Excel's own maximum), checked once it is read
+    max_rows: int = 1_048_576
