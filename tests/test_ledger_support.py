@@ -49,6 +49,11 @@ def _admin(url: str) -> Any:
 
 
 BACKENDS = ["sqlite", "postgresql"]
+#: For the long scenarios (a collection year, a submit killed at each step, the national
+#: pages with their builds): SQLite in the default run, PostgreSQL in the slow pass. Each
+#: costs seconds more on the server; the default run still takes the ledger, review,
+#: aggregate and API tests, and two submits at once, to both backends.
+SCENARIO_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
 
 
 def new_postgres_database(request: pytest.FixtureRequest) -> str:
