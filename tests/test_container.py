@@ -1203,6 +1203,9 @@ def test_a_tiny_ods_of_millions_of_cells_never_reaches_calamine(tmp_path: Path) 
 # --- wide sheets inside the limits ------------------------------------------------------------
 
 
+# A big-file test (130 MB of XML written, deflated and read in a child: about 9 s on 2
+# cores); the default run measures sheets with the limit tests above.
+@pytest.mark.slow
 def test_a_wide_sheet_is_measured_streaming(tmp_path: Path) -> None:
     # 60 columns (A to BH) by 80,000 rows, 4.8 million cells: within the limit, past Z. Its
     # 130 MB of XML deflate to a few MB; the measure reads it in chunks, never whole (the
