@@ -86,12 +86,13 @@ def backend(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "sqlite" else new_postgres_database(request)
 
 
-def collect(*args: Any, url: str | None = None) -> Result:
-    """`returns collect ARGS` in process; the database URL (if any) goes after the folder."""
+def collect(*args: Any, url: str | None = None, stdin: str | None = None) -> Result:
+    """`returns collect ARGS` in process, reading ``stdin``; the database URL (if any) goes
+    after the folder."""
     words = ["collect", *map(str, args)]
     if url is not None:
         words += ["--database-url", url]
-    return CliRunner().invoke(cli, words, catch_exceptions=False)
+    return CliRunner().invoke(cli, words, input=stdin, catch_exceptions=False)
 
 
 def collect_process(
