@@ -49,15 +49,15 @@ def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> subprocess.Comp
 
 NATIONAL = FIXTURES / "national"
 
-#: Property tests (hypothesis) try a quarter of their examples in the default run; the slow
-#: pass of .ci/run sets RETURNS_KIT_HYPOTHESIS=full and runs them again, picked by their
-#: ``full_examples`` mark, with every example.
+#: Property tests (hypothesis) and fuzz runs try a quarter of their examples in the default
+#: run; the slow pass of .ci/run sets RETURNS_KIT_HYPOTHESIS=full and runs them again,
+#: picked by their ``full_examples`` mark, with every example.
 FULL_EXAMPLES = os.environ.get("RETURNS_KIT_HYPOTHESIS") == "full"
 
 
 def examples(full: int) -> int:
-    """A property test's ``max_examples``: ``full`` in the slow pass, a quarter of it (at
-    least 10) in the default run."""
+    """How many examples a property test or fuzz run tries: ``full`` in the slow pass, a
+    quarter of it (at least 10) in the default run."""
     return full if FULL_EXAMPLES else max(10, full // 4)
 
 
