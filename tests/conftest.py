@@ -49,6 +49,17 @@ def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> subprocess.Comp
 
 NATIONAL = FIXTURES / "national"
 
+#: Property tests (hypothesis) and fuzz runs try a quarter of their examples in the default
+#: run; the slow pass of .ci/run sets RETURNS_KIT_HYPOTHESIS=full and runs them again,
+#: picked by their ``full_examples`` mark, with every example.
+FULL_EXAMPLES = os.environ.get("RETURNS_KIT_HYPOTHESIS") == "full"
+
+
+def examples(full: int) -> int:
+    """How many examples a property test or fuzz run tries: ``full`` in the slow pass, a
+    quarter of it (at least 10) in the default run."""
+    return full if FULL_EXAMPLES else max(10, full // 4)
+
 
 @pytest.fixture(scope="session")
 def national_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:

@@ -3,7 +3,9 @@
 Each page is opened from disk with every request other than the page itself refused
 and recorded: a page that tried to fetch anything, logged a console error or warning,
 or threw, fails. A full-page PNG of each (screen and print) is saved under
-test-output/browser/ for people to look at.
+test-output/browser/ for people to look at: of the national report.html (about 95,000 px
+tall, some ten seconds a picture) by a slow test of its own, so that the default run checks
+that page without drawing it whole.
 
 Chromium is installed by .ci/run. Elsewhere, without it, these tests skip, unless
 RETURNS_KIT_REQUIRE_BROWSER=1 (as CI sets) makes a missing browser a failure.
@@ -99,8 +101,12 @@ def watch(context: Any, page: Any, allowed: Any, elsewhere: list[str], problems:
 
 
 @contextmanager
-def visit(browser: Any, path: Path, name: str, width: int = 1280) -> Iterator[Visit]:
-    """Open ``path``; record every request, console message of note and page error."""
+def visit(
+    browser: Any, path: Path, name: str, width: int = 1280, pictures: bool = True
+) -> Iterator[Visit]:
+    """Open ``path``; record every request, console message of note and page error, also
+    while the page is laid out for print. With ``pictures``, save a full-page PNG of it
+    on screen and in print."""
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     own = path.resolve().as_uri()
@@ -109,9 +115,11 @@ def visit(browser: Any, path: Path, name: str, width: int = 1280) -> Iterator[Vi
     page.on("requestfailed", lambda request: seen.problems.append(f"failed: {request.url}"))
     page.goto(own, wait_until="load")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if pictures:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
     page.emulate_media(media="print")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-print.png"), full_page=True)
+    if pictures:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-print.png"), full_page=True)
     page.emulate_media(media="screen")
     try:
         yield seen
@@ -172,7 +180,7 @@ def test_validate_page_renders_clean(browser: Any, validate_page_file: Path) -> 
 
 def test_aggregate_page_renders_clean(browser: Any, national_run: dict[str, object]) -> None:
     out: Path = national_run["out"]  # type: ignore[assignment]
-    with visit(browser, out / "report.html", "aggregate-national") as seen:
+    with visit(browser, out / "report.html", "aggregate-national", pictures=False) as seen:
         clean(seen)
         page = seen.page
         charts = drawn_charts(page)
@@ -260,7 +268,8 @@ def test_aggregate_page_fits_the_screen(
     browser: Any, national_run: dict[str, object], width: int
 ) -> None:
     out: Path = national_run["out"]  # type: ignore[assignment]
-    with visit(browser, out / "report.html", f"aggregate-national-{width}", width) as seen:
+    report = out / "report.html"
+    with visit(browser, report, f"aggregate-national-{width}", width, pictures=False) as seen:
         clean(seen)
         page = seen.page
         found = layout(page)
@@ -280,16 +289,36 @@ def test_aggregate_page_fits_the_screen(
             ".map(p => p.getAttribute('d'))).size",
         )
         assert shapes >= 9
-        for selector, name in (
-            ("#trend-pb_rate", "trend"),
-            ("#england-table", "england-table"),
-            ("#flag-E10000027-2013-14", "flag-somerset"),
-            ("#change-pb_rate-2013-14", "funnel-pb-change"),
-            ("#transitions", "transitions"),
-        ):
-            page.locator(selector).screenshot(
+        # the parts pictured for people (by the slow test below) are there and drawn
+        for selector, _ in PICTURED_PARTS:
+            assert page.locator(selector).is_visible(), selector
+
+
+#: The parts of the national page pictured on their own for people to look at.
+PICTURED_PARTS = (
+    ("#trend-pb_rate", "trend"),
+    ("#england-table", "england-table"),
+    ("#flag-E10000027-2013-14", "flag-somerset"),
+    ("#change-pb_rate-2013-14", "funnel-pb-change"),
+    ("#transitions", "transitions"),
+)
+
+
+@pytest.mark.slow  # two full-page pictures of a page ~95,000 px tall: about 25 s a width
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_aggregate_page_is_pictured_for_people(
+    browser: Any, national_run: dict[str, object], width: int
+) -> None:
+    """The national page whole (screen and print) and its main parts, as PNGs under
+    test-output/browser/; drawing them raises nothing on the page."""
+    out: Path = national_run["out"]  # type: ignore[assignment]
+    with visit(browser, out / "report.html", f"aggregate-national-{width}", width) as seen:
+        for selector, name in PICTURED_PARTS:
+            seen.page.locator(selector).screenshot(
                 path=str(SCREENSHOTS / f"aggregate-{name}-{width}.png")
             )
+        clean(seen)
+        assert (SCREENSHOTS / f"aggregate-national-{width}-print.png").stat().st_size > 0
 
 
 def test_a_wide_table_scrolls_in_its_box_with_its_first_column_held(
@@ -298,7 +327,8 @@ def test_a_wide_table_scrolls_in_its_box_with_its_first_column_held(
     """On a narrow screen the England table scrolls sideways inside its box; the periods stay
     in view, and the page itself does not scroll."""
     out: Path = national_run["out"]  # type: ignore[assignment]
-    with visit(browser, out / "report.html", "aggregate-national-640", 640) as seen:
+    report = out / "report.html"
+    with visit(browser, report, "aggregate-national-640", 640, pictures=False) as seen:
         page = seen.page
         assert layout(page)["scrollWidth"] <= 640
         box = page.locator("#england-table").locator("xpath=..")

@@ -25,8 +25,10 @@ def _run_probe(tmp_path: Path, required: bool) -> str:
     env = {k: v for k, v in os.environ.items() if k != "RETURNS_KIT_REQUIRE_COMPONENTS"}
     if required:
         env["RETURNS_KIT_REQUIRE_COMPONENTS"] = "1"
+    # Without the plugins the probe has no use for (hypothesis's alone costs a second to import).
+    plugins = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:xdist"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", *plugins, str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,

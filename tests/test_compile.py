@@ -27,6 +27,8 @@ from returns_kit.workbook.reader import column_letter
 from returns_kit.workbook.tables import ROW, Table
 from tools.oracle import validator
 
+from .conftest import examples
+
 # Printable ASCII, some Latin-1 and the white space spreadsheets leave behind.
 ALPHABET = st.characters(codec="latin-1", exclude_categories=["Cc"]) | st.sampled_from(
     [" ", "\t", "\u00a0", "£", ",", ".", "-", "/"]
@@ -207,11 +209,14 @@ def compiled_verdict(
     return failing, values
 
 
+@pytest.mark.full_examples
 @pytest.mark.parametrize("sheet_name", list(sheet_specs()))
 def test_compiled_checks_agree_with_jsonschema(sheet_name: str) -> None:
     sheet = sheet_specs()[sheet_name]
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(
         rows_strategy(sheet)
         if sheet.layout == "table"

@@ -33,7 +33,7 @@ from returns_kit.workbook.container import Container, inspect_container
 from tools.synth import generate_return
 from tools.synth import write_xlsx as write_synthetic_xlsx
 
-from .conftest import libreoffice_convert
+from .conftest import examples, libreoffice_convert
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SHEET_PART = "xl/worksheets/sheet1.xml"
@@ -831,7 +831,8 @@ CELL_SHAPES: list[tuple[str, str | None]] = [
 ]
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(60), deadline=None)
 @given(
     rows=st.lists(
         st.lists(st.tuples(st.integers(1, 3), st.integers(0, len(CELL_SHAPES) - 1)), max_size=8),
@@ -878,7 +879,8 @@ def seed(kind: str) -> bytes:
     return _SEEDS[kind]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.full_examples
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kind=st.sampled_from(["xlsx", "ods"]),
     edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),
@@ -904,7 +906,8 @@ def test_damaged_files_never_raise(
         assert result.findings == []
 
 
-@settings(max_examples=100, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(100), deadline=None)
 @given(st.binary(max_size=600))
 def test_random_bytes_never_raise(data: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -952,7 +955,8 @@ def test_wide_or_long_but_reasonable_sheets_are_accepted(
     assert_accepted(inspect_container(_sheet_with(tmp_path, cells)), "xlsx")
 
 
-@settings(max_examples=80, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(80), deadline=None)
 @given(
     limit=st.one_of(st.integers(1, 3000), st.integers(1, 30_000_000)),
     row=st.one_of(st.integers(1, 3000), st.integers(1, 1_048_576)),
@@ -1268,6 +1272,9 @@ def test_a_tiny_ods_of_millions_of_cells_never_reaches_calamine(tmp_path: Path) 
 # --- wide sheets inside the limits ------------------------------------------------------------
 
 
+# A big-file test (130 MB of XML written, deflated and read in a child: about 9 s on 2
+# cores); the default run measures sheets with the limit tests above.
+@pytest.mark.slow
 def test_a_wide_sheet_is_measured_streaming(tmp_path: Path) -> None:
     # 60 columns (A to BH) by 80,000 rows, 4.8 million cells: within the limit, past Z. Its
     # 130 MB of XML deflate to a few MB; the measure reads it in chunks, never whole (the
@@ -1325,7 +1332,8 @@ QUICK_SHAPES = [
 ]
 
 
-@settings(max_examples=80, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(80), deadline=None)
 @given(
     cells=st.lists(
         st.tuples(
@@ -1399,7 +1407,8 @@ ODS_ROW = st.tuples(
 )
 
 
-@settings(max_examples=120, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(120), deadline=None)
 @given(
     tables=st.lists(st.lists(ODS_ROW, max_size=6), min_size=1, max_size=3),
     read_size=st.sampled_from([1 << 20, 61, 7]),

@@ -14,7 +14,7 @@ from returns_kit.rules.catalogue import RULES
 from returns_kit.validate import validate_file
 from tools.synth.damage import damage
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, examples
 
 SEEDS = [
     "valid/hartlepool-2013-14.xlsx",
@@ -24,10 +24,11 @@ SEEDS = [
 ]
 
 
+@pytest.mark.full_examples  # a fuzz run: 40 cases a seed in CI's slow pass, 10 by default
 @pytest.mark.parametrize("seed", range(4))
 def test_damaged_workbooks_get_findings_never_internal_errors(seed: int, tmp_path: Path) -> None:
     rng = random.Random(seed)
-    for case in range(40):
+    for case in range(examples(40)):
         source = FIXTURES / rng.choice(SEEDS)
         path = tmp_path / f"case{case}{source.suffix}"
         path.write_bytes(damage(source.read_bytes(), rng))

@@ -23,6 +23,7 @@ from returns_kit.disclosure import (
     recover,
     recoverable,
 )
+from tests.conftest import examples
 from tests.lp_attack import bounds as lp_bounds
 
 ALL = "ALL"
@@ -351,7 +352,8 @@ def systems(draw: st.DrawFn) -> tuple[Values, Equations]:
     return values, equations
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(150), deadline=None)
 @given(system=systems(), rng=st.randoms(use_true_random=False))
 def test_overlapping_totals_are_protected(
     system: tuple[Values, Equations], rng: random.Random
@@ -396,7 +398,8 @@ def brute_force(values: Values, equations: Equations, hidden: set[Any]) -> set[A
     return {cell for cell, found in seen.items() if len(found) == 1}
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(200), deadline=None)
 @given(system=small_systems())
 def test_recoverable_matches_brute_force(system: tuple[Values, Equations, set[Any]]) -> None:
     values, equations, hidden = system

@@ -49,6 +49,11 @@ def _admin(url: str) -> Any:
 
 
 BACKENDS = ["sqlite", "postgresql"]
+#: For the long scenarios (a collection year, a submit killed at each step, the national
+#: pages with their builds): SQLite in the default run, PostgreSQL in the slow pass. Each
+#: costs seconds more on the server; the default run still takes the ledger, review,
+#: aggregate and API tests, and two submits at once, to both backends.
+SCENARIO_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
 
 
 def new_postgres_database(request: pytest.FixtureRequest) -> str:
@@ -81,12 +86,13 @@ def backend(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "sqlite" else new_postgres_database(request)
 
 
-def collect(*args: Any, url: str | None = None) -> Result:
-    """`returns collect ARGS` in process; the database URL (if any) goes after the folder."""
+def collect(*args: Any, url: str | None = None, stdin: str | None = None) -> Result:
+    """`returns collect ARGS` in process, reading ``stdin``; the database URL (if any) goes
+    after the folder."""
     words = ["collect", *map(str, args)]
     if url is not None:
         words += ["--database-url", url]
-    return CliRunner().invoke(cli, words, catch_exceptions=False)
+    return CliRunner().invoke(cli, words, input=stdin, catch_exceptions=False)
 
 
 def collect_process(

@@ -27,13 +27,13 @@ from click.testing import CliRunner
 from returns_kit.cli import cli
 
 from .conftest import FIXTURES, ROOT
-from .test_ledger_support import BACKENDS, NATIONAL, backend, edited, small_returns
+from .test_ledger_support import NATIONAL, SCENARIO_BACKENDS, backend, edited, small_returns
 
 DOC = ROOT / "docs" / "collections.md"
 START, END = "<!-- worked example: start -->", "<!-- worked example: end -->"
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=SCENARIO_BACKENDS)
 def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
     url = backend(request)
     if url is None:

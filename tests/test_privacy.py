@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from returns_kit.privacy import (
     shown,
 )
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, examples
 
 NHS_NUMBER = "9434765919"  # planted as a client_ref in fixtures/invalid/C001.xlsx
 
@@ -62,7 +63,8 @@ refs = st.one_of(
 # Each example costs a few polars calls whatever its length, and Hypothesis keeps lists
 # short (300 lists of up to 30 held about 1,700 values): 70 examples, a third of them short
 # lists and the rest of 25 to 60 values, check as many values in a quarter of the time.
-@settings(max_examples=70, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(70), deadline=None)
 @given(st.one_of(st.lists(refs, min_size=1, max_size=5), st.lists(refs, min_size=25, max_size=60)))
 def test_vectorised_detection_agrees_with_scalar(values: list[str]) -> None:
     frame = pl.DataFrame({"ref": values}).with_row_index("_row")

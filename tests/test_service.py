@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .serving import PASSWORD, Served, make_collection, returns, start, text_of
+from .test_ledger_support import collect
 
 
 @pytest.fixture(scope="module")
@@ -96,27 +97,29 @@ def test_the_server_refuses_unsafe_settings(tmp_path: Path) -> None:
 
 
 def test_people_are_added_and_given_tokens_from_the_command_line(tmp_path: Path) -> None:
+    # In this process (the commands' own parsing, output and exit codes; the entry point's
+    # process is tested with `serve` above): a process per command cost 1-2 s each.
     folder = tmp_path / "collection"
-    assert returns("collect", "init", folder, "--name", "x", "--periods", "2013-14").returncode == 0
-    added = returns(
-        "collect", "user", "add", folder, "--name", "j.smith", "--role", "submitter",
+    assert collect("init", folder, "--name", "x", "--periods", "2013-14").exit_code == 0
+    added = collect(
+        "user", "add", folder, "--name", "j.smith", "--role", "submitter",
         "--council", "E06000001", "--password-stdin", stdin=PASSWORD + "\n",
     )  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    assert added.exit_code == 0, added.stderr
     assert added.stdout.strip() == "j.smith added as submitter for Hartlepool (E06000001)."
-    weak = returns(
-        "collect", "user", "add", folder, "--name", "k.jones", "--role", "reviewer",
+    weak = collect(
+        "user", "add", folder, "--name", "k.jones", "--role", "reviewer",
         "--password-stdin", stdin="short\n",
     )  # fmt: skip
-    assert weak.returncode == 2 and "too short" in weak.stderr
-    national_with_council = returns(
-        "collect", "user", "add", folder, "--name", "k.jones", "--role", "reviewer",
+    assert weak.exit_code == 2 and "too short" in weak.stderr
+    national_with_council = collect(
+        "user", "add", folder, "--name", "k.jones", "--role", "reviewer",
         "--council", "E06000001", "--password-stdin", stdin=PASSWORD + "\n",
     )  # fmt: skip
-    assert national_with_council.returncode == 2 and "national" in national_with_council.stderr
-    token = returns("collect", "user", "token", folder, "--name", "j.smith")
-    assert token.returncode == 0 and token.stdout.startswith("rk_")
-    listed = returns("collect", "user", "list", folder)
+    assert national_with_council.exit_code == 2 and "national" in national_with_council.stderr
+    token = collect("user", "token", folder, "--name", "j.smith")
+    assert token.exit_code == 0 and token.stdout.startswith("rk_")
+    listed = collect("user", "list", folder)
     assert listed.stdout.split() == ["j.smith", "submitter", "E06000001"]
 
 
@@ -142,23 +145,24 @@ def test_behind_a_trusted_proxy_the_service_is_public_even_on_loopback(tmp_path:
 
 
 def test_the_deadlines_are_moved_from_the_command_line(tmp_path: Path) -> None:
+    # in this process, as above
     folder = tmp_path / "collection"
-    assert returns("collect", "init", folder, "--name", "x", "--periods", "2013-14").returncode == 0
-    moved = returns(
-        "collect", "deadlines", folder, "--soft-deadline", "2014-06-30", "--close", "2014-07-31",
+    assert collect("init", folder, "--name", "x", "--periods", "2013-14").exit_code == 0
+    moved = collect(
+        "deadlines", folder, "--soft-deadline", "2014-06-30", "--close", "2014-07-31",
         "--by", "National team", "--reason", "As published.",
     )  # fmt: skip
-    assert moved.returncode == 0, moved.stderr
+    assert moved.exit_code == 0, moved.stderr
     assert moved.stdout.strip() == (
         "Deadlines now: soft deadline 2014-06-30, hard close 2014-07-31."
     )
     settings = (folder / "collection.toml").read_text(encoding="utf-8")
     assert "soft_deadline = 2014-06-30" in settings and "close = 2014-07-31" in settings
-    backwards = returns(
-        "collect", "deadlines", folder, "--soft-deadline", "2014-07-31", "--close", "2014-06-30",
+    backwards = collect(
+        "deadlines", folder, "--soft-deadline", "2014-07-31", "--close", "2014-06-30",
         "--by", "National team", "--reason", "x",
     )  # fmt: skip
-    assert backwards.returncode == 2 and "before the soft deadline" in backwards.stderr
+    assert backwards.exit_code == 2 and "before the soft deadline" in backwards.stderr
     assert (folder / "collection.toml").read_text(encoding="utf-8") == settings
-    log = returns("collect", "log", folder, "--verify")
-    assert log.returncode == 0, log.stderr
+    log = collect("log", folder, "--verify")
+    assert log.exit_code == 0, log.stderr

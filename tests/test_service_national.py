@@ -28,7 +28,14 @@ from .serving import (
     start,
     text_of,
 )
-from .test_ledger_support import BACKENDS, NATIONAL, SMALL_COUNCIL, backend, shifted, small_returns
+from .test_ledger_support import (
+    NATIONAL,
+    SCENARIO_BACKENDS,
+    SMALL_COUNCIL,
+    backend,
+    shifted,
+    small_returns,
+)
 
 #: what each of the three councils sends: Hartlepool (A) both periods as they are;
 #: Middlesbrough (B) its 2012-13 sent as 2013-14 with 330 people moved to council-managed
@@ -67,7 +74,7 @@ def national_collection(folder: Path, database_url: str | None) -> dict[str, str
     return tokens
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=SCENARIO_BACKENDS)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from returns_kit.aggregate.write import write_workbook
 from returns_kit.aggregate.xlsx import MAX_WIDTH, write_tables
 
-from .conftest import libreoffice_convert
+from .conftest import examples, libreoffice_convert
 
 TABLE = pl.DataFrame(
     {
@@ -58,7 +58,8 @@ def test_openpyxl_reads_back_every_value(tmp_path: Path) -> None:
     assert list(book["empty"].iter_rows(values_only=True)) == [tuple(TABLE.columns)]
 
 
-@settings(max_examples=40, deadline=None)
+@pytest.mark.full_examples
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(
