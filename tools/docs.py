@@ -71,14 +71,14 @@ def _messages_section() -> list[str]:
         'GB; a parameter that is null shows as "unknown". A rule with several templates '
         "says one of them, by what it found.",
         "",
-        "| id | template | params |",
-        "|---|---|---|",
+        "| id | variant | template | params |",
+        "|---|---|---|---|",
     ]
     for rule in RULES.values():
-        for template in templates(rule.id).values():
+        for variant, template in templates(rule.id).items():
             names = ", ".join(f"`{name}`" for name in sorted(fields(template))) or "none"
             shown = template.replace("|", "\\|")
-            lines.append(f"| {rule.id} | {shown} | {names} |")
+            lines.append(f"| {rule.id} | {variant or '-'} | {shown} | {names} |")
     return lines
 
 
