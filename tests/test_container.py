@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import fastexcel
 import openpyxl
 import pytest
 import xlsxwriter
@@ -719,6 +720,34 @@ def test_far_reach_cut_by_a_read_is_still_refused(tmp_path: Path, name: str, siz
     with small_reads(size):
         result = inspect_container(path)
     assert_refused(result, "F001" if "raw-lt" in name else "F003")
+
+
+# calamine reads an attribute without a value when another follows it (<c x t="n">, not
+# <c x/>): such cells and rows carry no reference, so they are placed by counting, and a
+# few kilobytes of them reach as far as any reference. The hint must send the sheet to be
+# measured, and the measure (expat) finds it is not XML at all.
+COUNTED_WITH_VALUELESS_ATTRIBUTES = (
+    '<row x t="1">' + '<c x t="n"><v>1</v></c>' * 30_000 + "</row>"
+    + '<row x t="1"><c x t="n"><v>1</v></c></row>' * 1_000
+)  # fmt: skip
+
+
+def test_cells_placed_by_counting_with_valueless_attributes_are_measured(tmp_path: Path) -> None:
+    # calamine itself reads such cells and rows, and places them by counting (shown small:
+    # reading the big one would take a gigabyte in this process)...
+    small = (
+        '<row x t="1">'
+        + '<c x t="n"><v>1</v></c>' * 3
+        + "</row>"
+        + ('<row x t="1"><c x t="n"><v>1</v></c></row>')
+    )
+    sheet = fastexcel.read_excel(write_sheet(tmp_path / "small.xlsx", small)).load_sheet(
+        0, header_row=None
+    )
+    assert (sheet.height, sheet.width) == (2, 3)
+    # ... so 1,001 rows by 30,000 columns of them reach past the cell limit: refused.
+    path = write_sheet(tmp_path / "valueless.xlsx", COUNTED_WITH_VALUELESS_ATTRIBUTES)
+    assert_refused(inspect_container(path), "F001", "corrupt")
 
 
 def test_a_text_longer_than_any_carry_is_measured_and_accepted(tmp_path: Path) -> None:

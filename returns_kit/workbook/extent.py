@@ -95,7 +95,8 @@ def far_reference(max_sheet_cells: int, columns: int = _NEAR_COLUMNS) -> str:
 
     A cell or row reference past :func:`near_bounds` (a later column, or a later row,
     leading spaces and $ allowed as the measure allows them); a cell or row with no
-    reference at all, whose place counts on from the one before it, so that only a walk
+    reference at all (its other attributes with values or without: calamine reads
+    ``<c x t="n">`` too), whose place counts on from the one before it, so that only a walk
     through the sheet can say where it lands; a prefixed cell, row or sheet element,
     which the pattern for those does not follow; or a cell or row start tag with a raw "<"
     inside it (in an attribute's value, say, which calamine reads all the same), which
@@ -113,8 +114,8 @@ def far_reference(max_sheet_cells: int, columns: int = _NEAR_COLUMNS) -> str:
     )
     return (
         rf"""{_SPACE}r{_SPACE}*={_SPACE}*["']{_SPACE}*\$?{reference}"""
-        rf"""|<(?:c|row)(?:{_SPACE}+(?:[^ \t\r\nr=/>][^ \t\r\n=]*|r[^ \t\r\n=]+){_SPACE}*="""
-        rf"""{_SPACE}*(?:"[^"]*"|'[^']*'))*{_SPACE}*/?>"""
+        rf"""|<(?:c|row)(?:{_SPACE}+(?:(?:[^ \t\r\nr=/>][^ \t\r\n=]*|r[^ \t\r\n=]+){_SPACE}*="""
+        rf"""{_SPACE}*(?:"[^"]*"|'[^']*')|[^ \t\r\n=/>"'<]+))*{_SPACE}*/?>"""
         rf"""|:(?:c|row|worksheet)[ \t\r\n/>]"""
         # From the tag's start to the first "<" after it, quoted or not, with no ">"
         # outside quotes between: so the match holds no "<" but its first and last.
