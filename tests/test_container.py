@@ -1228,6 +1228,26 @@ def test_tiny_ods_declaring_millions_of_cells_is_refused(tmp_path: Path) -> None
     )
 
 
+def test_ods_cells_with_a_valueless_attribute_are_counted(tmp_path: Path) -> None:
+    # calamine reads a cell whose attributes include one without a value, repeats and all
+    # (shown small), so the count must see it too: 2,000 rows of 16,384 such cells.
+    def table(rows: int, columns: int) -> str:
+        return (
+            '<table:table table:name="Budgets">'
+            f'<table:table-row table:number-rows-repeated="{rows}">'
+            '<table:table-cell x office:value-type="float" office:value="1" '
+            f'table:number-columns-repeated="{columns}"/></table:table-row></table:table>'
+        )
+
+    small = fastexcel.read_excel(write_ods(tmp_path / "small.ods", table(3, 4)))
+    assert (lambda sheet: (sheet.height, sheet.width))(small.load_sheet(0, header_row=None)) == (
+        3,
+        4,
+    )
+    path = write_ods(tmp_path / "valueless.ods", table(2_000, 16_384))
+    assert_refused(inspect_container(path), "F003", '"budgets", spans 2,000 rows by 16,384 columns')
+
+
 def test_ods_cells_are_counted_across_every_table(tmp_path: Path) -> None:
     # calamine builds every table when it opens the file, so the limit is on them together.
     tables = ods_table("Budgets", 3000, 1) + ods_table("Services", 1000, 2)

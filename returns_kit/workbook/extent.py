@@ -410,7 +410,9 @@ def _local(tag: str) -> str:
 #: writer uses. A start tag is matched whole, so a ">" inside an attribute value cannot end it.
 _ODS_TAG = re.compile(
     rb"<(/?)table:(table|table-row|table-cell|covered-table-cell)"
-    rb"""((?:[ \t\r\n]+[^ \t\r\n=/>]+[ \t\r\n]*=[ \t\r\n]*(?:"[^"]*"|'[^']*'))*)[ \t\r\n]*(/?)>"""
+    # An attribute may have no value: calamine reads <table:table-cell x office:value="1" ...>
+    rb"""((?:[ \t\r\n]+[^ \t\r\n=/>]+(?:[ \t\r\n]*=[ \t\r\n]*(?:"[^"]*"|'[^']*'))?)*)"""
+    rb"""[ \t\r\n]*(/?)>"""
 )
 _REPEATED = re.compile(
     rb"""table:number-(?:rows|columns)-repeated[ \t\r\n]*=[ \t\r\n]*["'][ \t\r\n]*\+?([0-9]+)"""
