@@ -448,16 +448,7 @@ class _Run:
         allocation, plan, directs = self.panel.criteria(kind, 365)
         self._replace(
             i,
-            Person(
-                person.client_ref,
-                person.age_band,
-                person.support_reason,
-                kind,
-                services,
-                allocation,
-                plan,
-                directs,
-            ),
+            person.moved_to(kind, services, allocation, plan, directs),
         )
 
     def _to_council(self, i: int, *, keep_budget: bool = True) -> None:
@@ -471,28 +462,10 @@ class _Run:
                     services.append(moved)
         if not keep_budget:
             _, plan, _ = self.panel.criteria(NO_BUDGET, 365)
-            new = Person(
-                person.client_ref,
-                person.age_band,
-                person.support_reason,
-                NO_BUDGET,
-                services,
-                None,
-                plan,
-                None,
-            )
+            new = person.moved_to(NO_BUDGET, services, None, plan, None)
         else:
             allocation, plan, _ = self.panel.criteria("COUNCIL_MANAGED", 365)
-            new = Person(
-                person.client_ref,
-                person.age_band,
-                person.support_reason,
-                "COUNCIL_MANAGED",
-                services,
-                allocation,
-                plan or allocation,
-                "Y",
-            )
+            new = person.moved_to("COUNCIL_MANAGED", services, allocation, plan or allocation, "Y")
         self._replace(i, new)
 
     # --- home care ------------------------------------------------------------------------
@@ -596,16 +569,7 @@ class _Run:
         allocation, plan, directs = self.panel.criteria("ISF", 365)
         self._replace(
             i,
-            Person(
-                person.client_ref,
-                person.age_band,
-                person.support_reason,
-                "ISF",
-                services,
-                allocation,
-                plan,
-                directs,
-            ),
+            person.moved_to("ISF", services, allocation, plan, directs),
         )
 
     def _to_managed(self, i: int) -> None:
@@ -631,16 +595,7 @@ class _Run:
         allocation, plan, directs = self.panel.criteria("COUNCIL_MANAGED", 365)
         self._replace(
             i,
-            Person(
-                person.client_ref,
-                person.age_band,
-                person.support_reason,
-                "COUNCIL_MANAGED",
-                services,
-                allocation,
-                plan,
-                directs,
-            ),
+            person.moved_to("COUNCIL_MANAGED", services, allocation, plan, directs),
         )
 
     def _provider(self, service_type: str) -> str:
@@ -652,16 +607,7 @@ class _Run:
         _, plan, _ = self.panel.criteria(NO_BUDGET, 365)
         self._replace(
             i,
-            Person(
-                person.client_ref,
-                person.age_band,
-                person.support_reason,
-                NO_BUDGET,
-                person.services,
-                None,
-                plan,
-                None,
-            ),
+            person.moved_to(NO_BUDGET, person.services, None, plan, None),
             services_changed=False,
         )
 

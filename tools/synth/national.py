@@ -41,7 +41,7 @@ from tools.synth.panel import (
     Panel,
     Style,
 )
-from tools.synth.people import Person, Service
+from tools.synth.people import Service
 from tools.synth.reference import email_slug
 from tools.synth.write import write_xlsx
 
@@ -372,16 +372,7 @@ class _SeriesRun:
             plan = min(period.snapshot, allocation + datetime.timedelta(days=rng.randint(7, 30)))
             panel.replace(
                 i,
-                Person(
-                    person.client_ref,
-                    person.age_band,
-                    person.support_reason,
-                    "ISF",
-                    services,
-                    allocation,
-                    plan,
-                    "Y",
-                ),
+                person.moved_to("ISF", services, allocation, plan, "Y"),
             )
 
     def _return(self, council: Council, period: Period) -> SyntheticReturn:

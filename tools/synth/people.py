@@ -36,6 +36,27 @@ class Person:
     support_plan_agreed_on: datetime.date | None
     person_directs_support: str | None
 
+    def moved_to(
+        self,
+        budget_type: str,
+        services: list[Service],
+        allocation: datetime.date | None,
+        plan: datetime.date | None,
+        directs: str | None,
+    ) -> Person:
+        """This person (the same reference, age band and support reason) on another budget
+        type, with the support and the criteria that come with it."""
+        return Person(
+            self.client_ref,
+            self.age_band,
+            self.support_reason,
+            budget_type,
+            services,
+            allocation,
+            plan,
+            directs,
+        )
+
 
 _COUNCIL_ARRANGED = ("COUNCIL_MANAGED", "NO_PERSONAL_BUDGET")
 
