@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
+def pictures_folder(kind: str) -> Path:
+    """Where the tests keep pictures for people to look at: test-output/<kind>, or under
+    $RETURNS_KIT_TEST_OUTPUT."""
+    return Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / kind
+
+
 def expected_findings() -> dict[str, list[list[str | None]]]:
     """fixtures/expected.json: per fixture, the [rule, sheet, cell] findings planted in it."""
     expected: dict[str, list[list[str | None]]] = json.loads(

@@ -34,9 +34,9 @@ from returns_kit.rules.catalogue import RULES
 from returns_kit.validate import validate_file
 from returns_kit.wording import place
 
-from .conftest import FIXTURES, ROOT, libreoffice_convert
+from .conftest import FIXTURES, libreoffice_convert, pictures_folder
 
-SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "annotate"
+SCREENSHOTS = pictures_folder("annotate")
 
 #: Fixtures with cell findings, sheet-level findings (B002, F006) and none (hartlepool).
 #: Westminster's 4,418 clients take openpyxl seconds to open and save, three times over:

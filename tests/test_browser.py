@@ -25,9 +25,9 @@ import polars as pl
 import pytest
 
 from returns_kit.cli import main
-from tests.conftest import NATIONAL, ROOT
+from tests.conftest import NATIONAL, pictures_folder
 
-SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "browser"
+SCREENSHOTS = pictures_folder("browser")
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # CI runs as root
     "--disable-gpu",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
 from tests.test_browser import Visit, clean, launched_chromium, watch
 from tests.test_ledger_support import BACKENDS, backend, edited
 from tests.test_service_council import (
@@ -35,13 +33,14 @@ from tests.test_service_council import (
     add_somerset_people,
 )
 
+from .conftest import pictures_folder
 from .serving import PASSWORD, Served, make_collection, start
 
 # Both journeys, end to end in Chromium on SQLite and PostgreSQL, take minutes: CI runs them
 # in its second pass (`-m slow`), after the default run.
 pytestmark = pytest.mark.slow
 
-SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "service"
+SCREENSHOTS = pictures_folder("service")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

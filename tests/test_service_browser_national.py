@@ -14,12 +14,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, pictures_folder
 from .serving import COUNCIL_A, PASSWORD, Served, start
 from .test_browser import (
     browser,  # noqa: F401  (the module's Chromium, as a fixture)
@@ -37,7 +36,7 @@ MAKE = (
     "from tests.test_service_national import national_collection; "
     "national_collection(Path(sys.argv[1]), sys.argv[2] or None)"
 )
-SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "service"
+SCREENSHOTS = pictures_folder("service")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

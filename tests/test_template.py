@@ -30,7 +30,7 @@ from returns_kit.template import (
 from returns_kit.validate import validate_file
 from tools.synth.generate import generate_return
 
-from .conftest import ROOT, libreoffice_convert
+from .conftest import libreoffice_convert, pictures_folder
 
 COUNCIL, PERIOD, NAME = "E06000001", "2013-14", "Hartlepool"
 
@@ -392,7 +392,7 @@ def test_output_must_be_xlsx(tmp_path: Path) -> None:
 
 # --- how it looks in LibreOffice ------------------------------------------------------------
 
-SCREENSHOTS = Path(os.environ.get("RETURNS_KIT_TEST_OUTPUT", ROOT / "test-output")) / "template"
+SCREENSHOTS = pictures_folder("template")
 
 
 def _words(page_xml: str) -> list[tuple[str, float, float, float, float]]:
