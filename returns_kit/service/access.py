@@ -139,6 +139,15 @@ _ALLOWED: dict[str, Callable[[Viewer], bool]] = {
 }
 
 
+def post_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Django's ``require_POST`` (405 to any other method), under :func:`page`, so that who
+    may ask is decided first: a form's target never answers a plain link."""
+    from django.views.decorators.http import require_POST
+
+    posted: Callable[..., Any] = require_POST(view)
+    return posted
+
+
 def page(access: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a page view: ``request.viewer`` is set, or the person is sent to sign in (or
     refused with 403 when signed in without the role)."""

@@ -211,16 +211,15 @@ def council_file(request: Any, pk: int) -> Any:
 
 
 @access.page(access.COUNCIL)
+@access.post_only
 def council_explain(request: Any) -> Any:
     """Record the council's explanation of one query (a collection explanation: it stands
     for the council and period, so it carries forward to corrected returns)."""
-    from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+    from django.http import HttpResponseRedirect
     from django.urls import reverse
 
     from returns_kit.ledger.config import CollectionError
 
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     try:
         pk = int(request.POST.get("submission", ""))
         row = _submission(request, pk)
@@ -243,13 +242,12 @@ def council_explain(request: Any) -> Any:
 
 
 @access.page(access.APPROVER)
+@access.post_only
 def council_signoff(request: Any, period: str) -> Any:
     """An approver signs off the council's current return (the one the page showed)."""
-    from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+    from django.http import HttpResponseRedirect
     from django.urls import reverse
 
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     ledger = access.ledger()
     try:
         code = _council(request)

@@ -467,15 +467,12 @@ def national_people(request: Any) -> Any:
 
 
 @access.page(access.ADMIN)
+@access.post_only
 def national_deactivate(request: Any) -> Any:
-    """Deactivate a person (POST only): they can no longer sign in or use a token."""
-    from django.http import HttpResponseNotAllowed
-
+    """Deactivate a person: they can no longer sign in or use a token."""
     from returns_kit.ledger import people
     from returns_kit.ledger.config import CollectionError
 
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     viewer: access.Viewer = request.viewer
     try:
         done = people.deactivate(access.ledger(), request.POST.get("name", ""), viewer.name)
@@ -527,15 +524,12 @@ def national_deadlines(request: Any) -> Any:
 
 
 @access.page(access.ADMIN)
+@access.post_only
 def national_reopen(request: Any) -> Any:
-    """Reopen a council (one period or all) after the hard close (POST only)."""
-    from django.http import HttpResponseNotAllowed
-
+    """Reopen a council (one period or all) after the hard close."""
     from returns_kit.ledger import service
     from returns_kit.ledger.config import CollectionError
 
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     viewer: access.Viewer = request.viewer
     try:
         done = service.reopen(

@@ -46,13 +46,12 @@ def login(request: Any) -> Any:
 
 
 @access.page(access.PUBLIC)
+@access.post_only  # a link cannot sign someone out (CSRF)
 def logout(request: Any) -> Any:
     from django.contrib.auth import logout as end_session
-    from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+    from django.http import HttpResponseRedirect
     from django.urls import reverse
 
-    if request.method != "POST":  # a link cannot sign someone out (CSRF)
-        return HttpResponseNotAllowed(["POST"])
     end_session(request)
     return HttpResponseRedirect(reverse("login"))
 
