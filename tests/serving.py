@@ -21,6 +21,7 @@ from typing import Any
 
 import requests
 
+from .cheap_hashing import make_hashing_cheap
 from .conftest import ROOT
 
 PASSWORD = "correct-horse-battery-staple"
@@ -99,6 +100,8 @@ def make_collection(
     from returns_kit.ledger import people, service
     from returns_kit.ledger.config import CollectionConfig, parse_periods
 
+    make_hashing_cheap()  # as the servers started below do (tests/cheap_hashing.py)
+
     config = CollectionConfig(name="Service test", periods=parse_periods(periods),
                               soft_deadline=date(2099, 6, 30))  # fmt: skip
     ledger = service.init(folder, config, database_url)
@@ -119,7 +122,8 @@ def start(
     """``returns serve folder`` on a free port, once it answers."""
     port = port or free_port()
     log = folder.parent / f"serve-{port}.log"
-    args = [sys.executable, "-m", "returns_kit", "serve", str(folder), "--port", str(port)]
+    # returns serve, with the tests' cheap password hashing (tests/cheap_hashing.py says why)
+    args = [sys.executable, "-m", "tests.cheap_hashing", "serve", str(folder), "--port", str(port)]
     if database_url:
         args += ["--database-url", database_url]
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
