@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,27 @@ def national_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = root / "out"
     tables = {p.stem: pl.read_csv(p, infer_schema_length=None) for p in out.glob("*.csv")}
     return {"code": code, "out": out, "root": root, "tables": tables}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bytecode is kept for the run, even where PYTHONDONTWRITEBYTECODE is set (as on some
+    shared machines and CI runners): otherwise each worker rewrites every test module's
+    asserts again (about 3 s) and each of the run's few hundred `returns` processes compiles
+    returns_kit again (about 0.1 s each). The __pycache__ folders are git-ignored."""
+    sys.dont_write_bytecode = False  # read by pytest's assertion rewriting as each module loads
+    for package in ("returns_kit", "tools"):
+        if (ROOT / package).is_dir():  # the CI harness test runs this file from elsewhere
+            compileall.compile_dir(ROOT / package, quiet=2)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reads the national example's run (README's main job: 608 returns
+    aggregated with report.html, about 20 s) is in the slow pass. The default run checks the
+    aggregate on the fixtures' smaller sets."""
+    for item in items:
+        if "national_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -251,6 +251,7 @@ def assert_fits(found: dict[str, Any]) -> None:
     assert found["tablesNotInABox"] == [] and found["unstickyFirstColumns"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1280, 1024])
 def test_validate_page_fits_the_screen(browser: Any, validate_page_file: Path, width: int) -> None:
     with visit(browser, validate_page_file, f"validate-somerset-{width}", width) as seen:
@@ -321,6 +322,7 @@ def test_aggregate_page_is_pictured_for_people(
         assert (SCREENSHOTS / f"aggregate-national-{width}-print.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_a_wide_table_scrolls_in_its_box_with_its_first_column_held(
     browser: Any, national_run: dict[str, object]
 ) -> None:

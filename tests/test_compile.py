@@ -284,6 +284,7 @@ def test_each_way_a_cell_can_fail_has_its_rules_template(sheet_name: str, vector
         assert {"A001", "A004"} <= {item.rule for item in made}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sheet_name", ["Budgets", "Clients"])
 def test_parsing_each_distinct_text_once_changes_nothing(
     sheet_name: str, monkeypatch: pytest.MonkeyPatch

@@ -673,6 +673,7 @@ def test_rows_and_cells_without_references(tmp_path: Path, chunk: None) -> None:
     ],
     ids=["formula", "error", "error-in-single-quotes"],
 )
+@pytest.mark.slow
 @pytest.mark.parametrize("row", [100, 180_000, 239_990], ids=["first", "second", "last-batch"])
 def test_one_unreadable_cell_in_a_long_sheet(
     tmp_path: Path, cell: str, expected: tuple[str, str], row: int

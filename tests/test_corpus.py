@@ -130,6 +130,7 @@ def _by_kind(*, reaches_reader: bool) -> list[Any]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", _by_kind(reaches_reader=False))
 def test_hostile_file_refused_in_little_memory(
     case: Hostile, hostile_folder: Path, capfd: pytest.CaptureFixture[str]
@@ -160,6 +161,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", _by_kind(reaches_reader=True))
 def test_hostile_grid_in_a_child_process(case: Hostile, hostile_folder: Path) -> None:
     """Run where calamine would abort the whole process if the checks before it let the

@@ -218,6 +218,7 @@ def checker() -> Any:
     return SheetChecker()
 
 
+@pytest.mark.slow
 @needs_gx
 @pytest.mark.parametrize("sheet", list(sheet_specs()))
 def test_exported_suite_is_built_from_the_schema(
@@ -249,6 +250,7 @@ def test_exported_suite_is_built_from_the_schema(
     assert '"id"' not in json.dumps(document)  # reproducible: GX's random ids left out
 
 
+@pytest.mark.slow
 @needs_gx
 def test_gx_suite_out_writes_the_same_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -299,6 +301,7 @@ def _verdict_cases() -> list[Any]:
     return cases
 
 
+@pytest.mark.slow
 @needs_gx
 @pytest.mark.parametrize("path", _verdict_cases())
 def test_gx_and_returns_kit_reach_the_same_verdict(path: Path, checker: Any) -> None:
@@ -369,6 +372,7 @@ def _with_cell(table: Any, column: str, text: str) -> Any:
     return dataclasses.replace(table, frame=frame)
 
 
+@pytest.mark.slow
 @needs_gx
 @pytest.mark.parametrize(("sheet", "column", "text", "rule"), CELLS)
 def test_gx_reads_cells_as_the_cell_grammar_does(
@@ -401,6 +405,7 @@ def tables(national: Path) -> dict[str, pl.DataFrame]:
     return aggregate([national], AggregateOptions(cache_dir=None)).tables
 
 
+@pytest.mark.slow
 @needs_gx
 def test_aggregate_gx_passes_and_writes_data_docs(
     national: Path,
@@ -441,6 +446,7 @@ def _evaluated(line: str) -> int:
     return int(line.split("passed: ")[1].split()[0])
 
 
+@pytest.mark.slow  # imports Great Expectations (about 4 s), an optional extra
 @needs_gx
 def test_a_tampered_table_fails_the_checkpoint(
     tables: dict[str, pl.DataFrame], tmp_path: Path

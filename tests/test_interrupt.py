@@ -219,6 +219,7 @@ EXCHANGE = pytest.mark.skipif(
         pytest.param("after-swap", True, "new", id="fallback-after-swap-new"),
     ],
 )
+@pytest.mark.slow
 def test_killed_at_a_step(
     runs: dict[str, Path | Snapshot], tmp_path: Path, kill_at: str, fallback: bool, expected: str
 ) -> None:

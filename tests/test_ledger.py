@@ -21,7 +21,7 @@ import pytest
 
 from .conftest import FIXTURES, ROOT
 from .test_ledger_support import (
-    BACKENDS,
+    EVERY_BACKEND,
     NATIONAL,
     backend,
     collect,
@@ -34,7 +34,7 @@ from .test_ledger_support import (
 NOW = "2014-06-01T09:00:00Z"
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=EVERY_BACKEND)
 def database_url(request: pytest.FixtureRequest) -> str | None:
     return backend(request)
 

@@ -208,6 +208,7 @@ def test_the_national_example_with_somerset_resubmitting_gives_the_same_flags(
     assert rules == {"P001", "P003", "P010", "P011"}
 
 
+@pytest.mark.slow
 def test_a_revision_keeps_the_last_releases_suppressions(
     tmp_path: Path, database_url: str | None, returns: dict[str, Path]
 ) -> None:

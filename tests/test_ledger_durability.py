@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT
-from .test_ledger_support import BACKENDS, SCENARIO_BACKENDS, backend, collect, copy_national
+from .test_ledger_support import BACKENDS, backend, collect, copy_national
 
 #: Runs the CLI with one step of `collect submit` made fatal or slow, chosen by LEDGER_HOOK.
 HOOK = textwrap.dedent(
@@ -109,7 +109,8 @@ def _state(folder: Path, url: str | None) -> tuple[list[tuple[str, str]], list[s
     return councils, [json.loads(line)["kind"] for line in log]
 
 
-@pytest.mark.parametrize("database_url", SCENARIO_BACKENDS, indirect=True)
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
 @pytest.mark.parametrize("point", ["after-store", "entry-1", "entry-4", "after-commit"])
 def test_a_killed_submit_leaves_the_ledger_before_or_after(
     tmp_path: Path, database_url: str | None, point: str

@@ -27,13 +27,13 @@ from click.testing import CliRunner
 from returns_kit.cli import cli
 
 from .conftest import FIXTURES, ROOT
-from .test_ledger_support import NATIONAL, SCENARIO_BACKENDS, backend, edited, small_returns
+from .test_ledger_support import BACKENDS, NATIONAL, backend, edited, small_returns
 
 DOC = ROOT / "docs" / "collections.md"
 START, END = "<!-- worked example: start -->", "<!-- worked example: end -->"
 
 
-@pytest.fixture(params=SCENARIO_BACKENDS)
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
     url = backend(request)
     if url is None:
@@ -116,6 +116,7 @@ def _inbox(folder: Path) -> None:
     )
 
 
+@pytest.mark.slow  # a whole year of a collection, step by step
 def test_a_collection_year(
     tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -363,6 +363,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_review_list_end_to_end(planted: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     code = main(

@@ -424,6 +424,7 @@ def _client_refs() -> set[str]:
 CLIENT_FILES = [FIXTURES / "invalid" / f"C00{n}.xlsx" for n in range(1, 8)]
 
 
+@pytest.mark.slow
 def test_no_identifier_from_a_clients_sheet_reaches_a_page_a_response_or_the_log(
     world: World,
 ) -> None:

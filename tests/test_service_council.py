@@ -188,6 +188,7 @@ def open_queries(answer: requests.Response) -> list[str]:
     return re.findall(r'<input type="hidden" name="rule" value="([A-Z0-9]+)">', open_part)
 
 
+@pytest.mark.slow
 def test_the_officers_journey_explain_correct_sign_off(served: Served, tmp_path: Path) -> None:
     """Somerset: both years in, three queries; explain them beside each query (one too short
     first), correct the return, the explanations carry forward, the approver signs off and

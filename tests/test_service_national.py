@@ -29,8 +29,8 @@ from .serving import (
     text_of,
 )
 from .test_ledger_support import (
+    BACKENDS,
     NATIONAL,
-    SCENARIO_BACKENDS,
     SMALL_COUNCIL,
     backend,
     shifted,
@@ -74,7 +74,7 @@ def national_collection(folder: Path, database_url: str | None) -> dict[str, str
     return tokens
 
 
-@pytest.fixture(scope="module", params=SCENARIO_BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
@@ -324,6 +324,7 @@ def _wait_for(client: object, build: int) -> str:
     raise AssertionError(f"build {build} did not finish in 300 s")
 
 
+@pytest.mark.slow
 def test_building_the_tables_runs_the_aggregate_in_the_background(served: Served) -> None:
     client = served.client("reviewer")
     started = client.post("/national/builds")
@@ -461,6 +462,7 @@ def _ended(row: Any) -> Any:
     raise AssertionError(f"build {row.pk} did not end in 120 s")
 
 
+@pytest.mark.slow
 def test_a_build_that_cannot_run_records_why_in_one_line(tmp_path: Path) -> None:
     """No current return yet: the aggregate refuses, and the build says so, without a
     traceback; the next build may then start."""
