@@ -112,6 +112,22 @@ def pytest_configure(config: pytest.Config) -> None:
             compileall.compile_dir(ROOT / package, quiet=2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ledgers_from_a_template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """New SQLite ledgers made in this process are copies of one migrated once per worker
+    (tests/ledger_template.py says why and when a ledger is still migrated for real)."""
+    if not (ROOT / "returns_kit").is_dir():  # the CI harness test runs this file from elsewhere
+        yield
+        return
+    from returns_kit.ledger import db
+    from tests.ledger_template import migrate_from
+
+    template = tmp_path_factory.getbasetemp() / "ledger-template.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "migrate", migrate_from(template, db.migrate))
+        yield
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by mark
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that reads the national example's run (README's main job: 608 returns
