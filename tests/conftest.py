@@ -56,6 +56,9 @@ def libreoffice_convert(source: Path, fmt: str, outdir: Path) -> subprocess.Comp
 
 
 NATIONAL = FIXTURES / "national"
+#: False when tests/test_ci_harness.py runs a copy of this file in a folder of its own: the
+#: hooks below that set up the repository's run then leave it alone.
+IN_THE_REPOSITORY = (ROOT / "returns_kit").is_dir()
 
 #: Property tests (hypothesis) and fuzz runs try a quarter of their examples in the default
 #: run; the slow pass of .ci/run sets RETURNS_KIT_HYPOTHESIS=full and runs them again,
@@ -106,17 +109,18 @@ def pytest_configure(config: pytest.Config) -> None:
     shared machines and CI runners): otherwise each worker rewrites every test module's
     asserts again (about 3 s) and each of the run's few hundred `returns` processes compiles
     returns_kit again (about 0.1 s each). The __pycache__ folders are git-ignored."""
+    if not IN_THE_REPOSITORY:
+        return
     sys.dont_write_bytecode = False  # read by pytest's assertion rewriting as each module loads
     for package in ("returns_kit", "tools"):
-        if (ROOT / package).is_dir():  # the CI harness test runs this file from elsewhere
-            compileall.compile_dir(ROOT / package, quiet=2)
+        compileall.compile_dir(ROOT / package, quiet=2)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def ledgers_from_a_template(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """New SQLite ledgers made in this process are copies of one migrated once per worker
     (tests/ledger_template.py says why and when a ledger is still migrated for real)."""
-    if not (ROOT / "returns_kit").is_dir():  # the CI harness test runs this file from elsewhere
+    if not IN_THE_REPOSITORY:
         yield
         return
     from returns_kit.ledger import db

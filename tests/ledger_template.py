@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 
@@ -32,11 +33,12 @@ def migrate_from(template: Path, migrate: Callable[[], None]) -> Callable[[], No
             return
         connection.ensure_connection()
         if template.exists():
-            with sqlite3.connect(template) as source:
+            # closing, not the connection's own `with`, which commits and leaves it open
+            with closing(sqlite3.connect(template)) as source:
                 source.backup(connection.connection)
             return
         migrate()
-        with sqlite3.connect(template) as copy:
+        with closing(sqlite3.connect(template)) as copy:
             connection.connection.backup(copy)
 
     return migrate_new_from_template
